@@ -1,0 +1,1 @@
+"""postingrules: e-commerce shop documents → accounting entries, driven by rule files."""

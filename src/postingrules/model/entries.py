@@ -1,0 +1,179 @@
+"""Journal entries: what the engine emits and every accounting format consumes.
+
+Entries are plain frozen dataclasses rather than pydantic models: they are built by the
+engine (already validated data) once per document on the hot path, and read by the writers.
+An :class:`Entry` always balances exactly; the engine refuses a document rather than emit one
+that does not (see :class:`Refusal`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+ZERO = Decimal(0)
+
+DocumentKind = Literal["sale", "refund", "payment"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryLine:
+    """One posting: an account debited or credited, in the ruleset's currency.
+
+    Exactly one of ``debit`` and ``credit`` is non-zero (both may be zero only for a zero
+    line, which the engine does not emit).  ``currency_amount`` keeps the signed amount in the
+    document's own currency (positive = debit) when it differs from the ruleset's.
+    """
+
+    account: str
+    debit: Decimal
+    credit: Decimal
+    label: str = ""
+    aux: str | None = None
+    aux_name: str | None = None
+    tax_code: str | None = None
+    tax_rate: Decimal | None = None
+    analytic: str | None = None
+    currency_amount: Decimal | None = None
+    currency: str | None = None
+    provenance: str = ""
+
+    @property
+    def amount(self) -> Decimal:
+        """Signed amount: positive for a debit, negative for a credit."""
+        return self.debit - self.credit
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping; amounts become strings so no reader goes through float."""
+        return {
+            "account": self.account,
+            "aux": self.aux,
+            "aux_name": self.aux_name,
+            "label": self.label,
+            "debit": str(self.debit),
+            "credit": str(self.credit),
+            "tax_code": self.tax_code,
+            "tax_rate": None if self.tax_rate is None else str(self.tax_rate),
+            "analytic": self.analytic,
+            "currency_amount": None if self.currency_amount is None else str(self.currency_amount),
+            "currency": self.currency,
+            "provenance": self.provenance,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A balanced journal entry produced from one document."""
+
+    journal: str
+    date: dt.date
+    piece: str
+    reference: str
+    label: str
+    document_key: str
+    document_kind: DocumentKind
+    currency: str
+    lines: tuple[EntryLine, ...]
+    payment_method: str | None = None
+    journal_label: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), ZERO)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (the lossless ``json`` export format)."""
+        return {
+            "journal": self.journal,
+            "journal_label": self.journal_label,
+            "date": self.date.isoformat(),
+            "piece": self.piece,
+            "reference": self.reference,
+            "label": self.label,
+            "document_key": self.document_key,
+            "document_kind": self.document_kind,
+            "currency": self.currency,
+            "payment_method": self.payment_method,
+            "metadata": dict(self.metadata),
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        """Inverse of :meth:`to_dict`, used to read entries JSON Lines back (round trips)."""
+
+        def dec(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(str(value))
+
+        return cls(
+            journal=data["journal"],
+            journal_label=data.get("journal_label"),
+            date=dt.date.fromisoformat(data["date"]),
+            piece=data["piece"],
+            reference=data["reference"],
+            label=data["label"],
+            document_key=data["document_key"],
+            document_kind=data["document_kind"],
+            currency=data["currency"],
+            payment_method=data.get("payment_method"),
+            metadata=dict(data.get("metadata") or {}),
+            lines=tuple(
+                EntryLine(
+                    account=line["account"],
+                    aux=line.get("aux"),
+                    aux_name=line.get("aux_name"),
+                    label=line.get("label", ""),
+                    debit=Decimal(line["debit"]),
+                    credit=Decimal(line["credit"]),
+                    tax_code=line.get("tax_code"),
+                    tax_rate=dec(line.get("tax_rate")),
+                    analytic=line.get("analytic"),
+                    currency_amount=dec(line.get("currency_amount")),
+                    currency=line.get("currency"),
+                    provenance=line.get("provenance", ""),
+                )
+                for line in data["lines"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A document the ruleset would not post, with the reason: a value, so a batch goes on.
+
+    ``context`` is the chain of what was being applied when the refusal happened, e.g.
+    ``("table `vat` row 7 (fr.rules:31)",)``.
+    """
+
+    document_key: str
+    document_kind: str
+    reason: str
+    context: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        chain = "".join(f"\n  while applying {c}" for c in self.context)
+        return f"{self.document_key}: {self.reason}{chain}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document_key": self.document_key,
+            "document_kind": self.document_kind,
+            "reason": self.reason,
+            "context": list(self.context),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A document the ruleset's ``documents when`` filter leaves out (e.g. an unpaid order)."""
+
+    document_key: str
+    document_kind: str
+    reason: str
