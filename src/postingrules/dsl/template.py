@@ -1,0 +1,238 @@
+"""The template language of labels, pieces, references and templated accounts.
+
+``"Cde {order.reference} du {order.date:%d/%m/%Y} {customer.name|upper|truncate(20)}"``
+
+A template is parsed once, at compile time, into literal text and field slots; each slot has
+a dotted field path, an optional format (``strftime`` for dates, ``06`` to zero-pad) and a
+closed set of filters.  Rendering concatenates strings: user text is never handed to
+``str.format`` or ``eval`` (Jinja sandboxes ``str.format`` for good reason).  ``{{`` and
+``}}`` stand for literal braces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from postingrules.dsl.diagnostics import did_you_mean
+
+FILTERS = ("upper", "lower", "trim", "truncate", "pad", "default")
+_FILTER_RE = re.compile(r'^\s*([a-z_]+)\s*(?:\(\s*(?:(\d+)|"((?:[^"\\]|\\.)*)")\s*\))?\s*$')
+_PAD_RE = re.compile(r"^(0?)([1-9]\d?)$")
+
+
+class TemplateSyntaxError(ValueError):
+    """A malformed template; ``offset`` is the position inside the template text."""
+
+    def __init__(
+        self, code: str, message: str, offset: int, length: int = 1, hint: str | None = None
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.offset = offset
+        self.length = length
+        self.hint = hint
+
+
+class MissingValueError(LookupError):
+    """A field a template needs is empty in this document and has no ``default``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One ``{path:format|filter|…}`` of a template, as written."""
+
+    path: str
+    format: str | None
+    filters: tuple[tuple[str, int | str | None], ...]
+    offset: int  # of the path inside the template text
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTemplate:
+    source: str
+    parts: tuple[str | Slot, ...]
+
+    @property
+    def is_literal(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Slot))
+
+
+def parse_template(text: str) -> ParsedTemplate:
+    """Split a template into literal text and slots; raise :class:`TemplateSyntaxError`."""
+    parts: list[str | Slot] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{" and text.startswith("{{", i):
+            literal.append("{")
+            i += 2
+        elif ch == "}" and text.startswith("}}", i):
+            literal.append("}")
+            i += 2
+        elif ch == "}":
+            raise TemplateSyntaxError(
+                "template-syntax", "a `}` closes no `{`", i, 1, "write `}}` for a literal brace"
+            )
+        elif ch == "{":
+            end = text.find("}", i)
+            if end < 0:
+                raise TemplateSyntaxError(
+                    "template-syntax", "a `{` is never closed", i, n - i, "close the field with `}`"
+                )
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(_parse_slot(text[i + 1 : end], i + 1))
+            i = end + 1
+        else:
+            literal.append(ch)
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return ParsedTemplate(text, tuple(parts))
+
+
+def _parse_slot(body: str, offset: int) -> Slot:
+    head, *filter_texts = body.split("|")
+    path, _, fmt = head.partition(":")
+    stripped = path.strip()
+    if not stripped:
+        raise TemplateSyntaxError(
+            "template-syntax",
+            "empty field `{}` in template",
+            offset - 1,
+            2,
+            "name a field, e.g. {order.reference}",
+        )
+    filters: list[tuple[str, int | str | None]] = []
+    position = offset + len(head) + 1
+    for ftext in filter_texts:
+        match = _FILTER_RE.match(ftext)
+        name = match.group(1) if match else ftext.strip()
+        if not match or name not in FILTERS:
+            raise TemplateSyntaxError(
+                "unknown-filter",
+                f"unknown filter `{ftext.strip()}`; filters are {', '.join(FILTERS)}",
+                position,
+                max(1, len(ftext)),
+                did_you_mean(name, FILTERS),
+            )
+        number, string = match.group(2), match.group(3)
+        if name in ("truncate", "pad") and number is None:
+            raise TemplateSyntaxError(
+                "bad-filter-argument",
+                f"filter `{name}` needs a length, e.g. {name}(20)",
+                position,
+                len(ftext),
+            )
+        if name == "default" and string is None:
+            raise TemplateSyntaxError(
+                "bad-filter-argument",
+                'filter `default` needs a quoted text, e.g. default("-")',
+                position,
+                len(ftext),
+            )
+        if name in ("upper", "lower", "trim") and (number or string is not None):
+            raise TemplateSyntaxError(
+                "bad-filter-argument", f"filter `{name}` takes no argument", position, len(ftext)
+            )
+        filters.append((name, int(number) if number else string))
+        position += len(ftext) + 1
+    return Slot(stripped, fmt or None, tuple(filters), offset + (len(path) - len(path.lstrip())))
+
+
+def check_format(fmt: str, is_date: bool) -> str | None:
+    """Why a slot's format does not fit its value type, or ``None`` when it does."""
+    if is_date:
+        return (
+            None
+            if "%" in fmt
+            else f"`{fmt}` is not a date format; use strftime codes such as %d/%m/%Y"
+        )
+    if "%" in fmt:
+        return f"`{fmt}` is a date format but the field is not a date"
+    if not _PAD_RE.match(fmt):
+        return (
+            f"`{fmt}` is not a width; write 06 to zero-pad to 6 characters or 6 to pad with spaces"
+        )
+    return None
+
+
+def to_text(value: Any, fmt: str | None) -> str:
+    """Render one value; formats were checked at compile time."""
+    if isinstance(value, dt.date):
+        return value.strftime(fmt) if fmt else value.isoformat()
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    else:
+        text = str(value)
+    if fmt:
+        match = _PAD_RE.match(fmt)
+        if match:
+            text = text.rjust(int(match.group(2)), "0" if match.group(1) else " ")
+    return text
+
+
+Renderer = Callable[[Any], str]
+
+
+def compile_slot(slot: Slot, getter: Callable[[Any], Any]) -> Renderer:
+    """A function context → text for one slot, with its filters applied in order."""
+    default = next((arg for name, arg in slot.filters if name == "default"), None)
+    steps: list[Callable[[str], str]] = []
+    for name, arg in slot.filters:
+        if name == "upper":
+            steps.append(str.upper)
+        elif name == "lower":
+            steps.append(str.lower)
+        elif name == "trim":
+            steps.append(str.strip)
+        elif name == "truncate":
+            width = int(arg or 0)
+            steps.append(lambda s, w=width: s[:w])
+        elif name == "pad":
+            width = int(arg or 0)
+            steps.append(lambda s, w=width: s.ljust(w))
+    fmt, path = slot.format, slot.path
+
+    def render(ctx: Any) -> str:
+        value = getter(ctx)
+        if value is None or value == "":
+            if default is None:
+                raise MissingValueError(f"field `{path}` is empty")
+            text = str(default)
+        else:
+            text = to_text(value, fmt)
+        for step in steps:
+            text = step(text)
+        return text
+
+    return render
+
+
+def compile_template(parsed: ParsedTemplate, getters: dict[str, Callable[[Any], Any]]) -> Renderer:
+    """Join the slot renderers; a literal template renders to its constant text for free."""
+    if parsed.is_literal:
+        constant = "".join(p for p in parsed.parts if isinstance(p, str))
+        return lambda ctx: constant
+    pieces: list[str | Renderer] = [
+        p if isinstance(p, str) else compile_slot(p, getters[p.path]) for p in parsed.parts
+    ]
+
+    def render(ctx: Any) -> str:
+        return "".join(p if isinstance(p, str) else p(ctx) for p in pieces)
+
+    return render
