@@ -1,8 +1,10 @@
 """Accounting export formats, one module per format, looked up by name in a registry."""
 
-from postingrules.formats.base import Format, get, names, register
+from postingrules.formats.base import Format, FormatError, OptionError, get, names, register
+from postingrules.formats.fec import Fec
 from postingrules.formats.jsonl import JsonLines
 
 register(JsonLines)
+register(Fec)
 
-__all__ = ["Format", "JsonLines", "get", "names", "register"]
+__all__ = ["Fec", "Format", "FormatError", "JsonLines", "OptionError", "get", "names", "register"]

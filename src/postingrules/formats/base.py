@@ -1,20 +1,65 @@
 """The base every accounting format builds on, and the registry that finds formats by name.
 
-A format declares its properties as class attributes (sqlglot's dialect style) and writes a
-stream of entries to a text or binary stream.  Writers must not hold all entries in memory.
+A format declares its properties as class attributes (sqlglot's dialect style): the columns it
+writes, separator, decimal mark, date format, encoding, line ending, header line, maximum
+label length, whether accounts may hold letters and whether auxiliary (third-party) accounts
+exist.  ``postingrules formats`` and ``docs/formats.md`` read them, so what a format claims
+and what it writes cannot drift apart.  Options are given to the constructor
+(``Format(**options)``) and checked against ``option_defaults``, with a did-you-mean for typos.
+
+Writers stream: they must not hold all entries in memory.  A value a format cannot represent
+raises :class:`FormatError` naming the entry (``document_key``) and the field; the shared text
+helpers here make the two safety rules of every text format hold in one place:
+
+* a text field starting with ``=``, ``+``, ``-`` or ``@`` would run as a formula when the file
+  is opened in a spreadsheet: :func:`neutralise_formula` prefixes it with an apostrophe
+  (``'=SUM(A1)``), the convention spreadsheets themselves use for "this is text";
+* a character the target encoding cannot hold is transliterated (``é`` → ``e``, ``œ`` → ``oe``)
+  or, when no faithful ASCII form exists, refused with :class:`FormatError`; it is never
+  replaced by ``?`` (see :class:`Transcoder`).
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
-from collections.abc import Iterable
-from typing import BinaryIO, ClassVar
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from postingrules.model.entries import Entry
 
 
 class UnknownFormatError(LookupError):
     """Raised for a format name that is not registered; the message suggests close names."""
+
+
+class OptionError(ValueError):
+    """An unknown or ill-typed format option or profile key; the message suggests close names."""
+
+
+class FormatError(ValueError):
+    """An entry the format cannot represent, located by document key and field.
+
+    ``str(error)`` reads ``order-5: field 'journal': 'VTE' is longer than 2 characters``.
+    """
+
+    def __init__(self, message: str, *, document_key: str | None = None, field: str | None = None):
+        self.message = message
+        self.document_key = document_key
+        self.field = field
+        where = []
+        if document_key is not None:
+            where.append(document_key)
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(": ".join([*where, message]))
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class Format:
@@ -24,10 +69,147 @@ class Format:
     summary: ClassVar[str]
     extension: ClassVar[str] = ".txt"
 
+    # Declarative properties (None: not applicable, e.g. no separator in a fixed-width file).
+    columns: ClassVar[tuple[str, ...]] = ()
+    separator: ClassVar[str | None] = None
+    decimal_mark: ClassVar[str] = "."
+    date_format: ClassVar[str] = "%Y-%m-%d"
+    encoding: ClassVar[str] = "utf-8"
+    line_ending: ClassVar[str] = "\n"
+    header: ClassVar[bool] = False
+    max_label_length: ClassVar[int | None] = None
+    alphanumeric_accounts: ClassVar[bool] = True
+    aux_accounts: ClassVar[bool] = True
+    fixed_width: ClassVar[bool] = False
+
+    option_defaults: ClassVar[Mapping[str, Any]] = {}
+    """Options this format accepts, with their default values."""
+
+    def __init__(self, **options: Any) -> None:
+        for key in options:
+            if key not in self.option_defaults:
+                raise OptionError(
+                    f"format {self.name!r} has no option {key!r}"
+                    f"{did_you_mean(key, self.option_defaults)}"
+                    f" (options: {', '.join(sorted(self.option_defaults)) or 'none'})"
+                )
+        self.options: dict[str, Any] = {**self.option_defaults, **options}
+
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         """Write every entry to ``out``; return the number of entries written."""
         raise NotImplementedError
 
+    @classmethod
+    def describe(cls) -> str:
+        """One line for ``postingrules formats``: summary and the main properties."""
+        if cls.fixed_width:
+            layout = "fixed width"
+        elif cls.separator is None:
+            layout = "structured"
+        else:
+            layout = {"\t": "TAB", " ": "space"}.get(cls.separator, repr(cls.separator))
+        props = [layout, cls.encoding, f"dates {cls.date_format}", f"decimal {cls.decimal_mark!r}"]
+        if cls.header:
+            props.append("header")
+        if cls.max_label_length:
+            props.append(f"labels <= {cls.max_label_length}")
+        if not cls.alphanumeric_accounts:
+            props.append("numeric accounts")
+        if not cls.aux_accounts:
+            props.append("no aux accounts")
+        return f"{cls.summary} [{', '.join(props)}]"
+
+
+# --- text safety helpers shared by the text formats ------------------------------------------
+
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+_CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
+
+# Characters NFKD does not decompose into an ASCII letter, with their usual ASCII form.
+_FALLBACK = {
+    "œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o", "Ø": "O", "đ": "d",
+    "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "«": '"', "»": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...",
+    "€": "EUR", "£": "GBP", "°": "o", "×": "x", "·": ".", "\u00a0": " ", "\u202f": " ",
+}
+
+
+def clean_text(value: str) -> str:
+    """Control characters (TAB, CR, LF…) become spaces: they would break a record or a field."""
+    return value.translate(_CONTROL) if not value.isprintable() else value
+
+
+def neutralise_formula(value: str) -> str:
+    """Prefix a text value that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+OnUnencodable = Literal["transliterate", "refuse"]
+
+
+class Transcoder:
+    """Make text fit an encoding: keep what it holds, transliterate the rest, or refuse.
+
+    A character is kept when the encoding holds it (``é`` stays in cp1252); otherwise its NFKD
+    decomposition without combining marks is used when the encoding holds that (``ą`` → ``a``
+    in cp1252), then a small table of usual ASCII forms (``œ`` → ``oe``, ``€`` → ``EUR``).  A
+    character with none of these (``漢``) raises :class:`FormatError`; so does any character
+    the encoding cannot hold when ``on_unencodable="refuse"``.
+    """
+
+    def __init__(self, encoding: str, on_unencodable: OnUnencodable = "transliterate") -> None:
+        try:
+            self.encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise OptionError(f"unknown encoding {encoding!r}") from None
+        if on_unencodable not in ("transliterate", "refuse"):
+            raise OptionError(
+                f"on_unencodable must be 'transliterate' or 'refuse', not {on_unencodable!r}"
+            )
+        self.on_unencodable = on_unencodable
+        self._unicode = self.encoding in ("utf-8", "utf-16", "utf-32", "utf-8-sig")
+
+    def _holds(self, value: str) -> bool:
+        try:
+            value.encode(self.encoding)
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def text(self, value: str, document_key: str | None = None, field: str | None = None) -> str:
+        """``value`` made encodable; :class:`FormatError` naming the entry and field if not."""
+        if self._unicode or value.isascii() or self._holds(value):
+            return value
+        out = []
+        for char in value:
+            if self._holds(char):
+                out.append(char)
+                continue
+            if self.on_unencodable == "refuse":
+                raise FormatError(
+                    f"character {char!r} cannot be written in {self.encoding}",
+                    document_key=document_key,
+                    field=field,
+                )
+            plain = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            if plain and self._holds(plain):
+                out.append(plain)
+            elif char in _FALLBACK and self._holds(_FALLBACK[char]):
+                out.append(_FALLBACK[char])
+            else:
+                raise FormatError(
+                    f"character {char!r} has no transliteration in {self.encoding}",
+                    document_key=document_key,
+                    field=field,
+                )
+        return "".join(out)
+
+
+# --- registry ----------------------------------------------------------------------------------
 
 _REGISTRY: dict[str, type[Format]] = {}
 
@@ -48,8 +230,6 @@ def get(name: str) -> type[Format]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, names(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UnknownFormatError(
-            f"unknown format {name!r}{hint} (known: {', '.join(names())})"
+            f"unknown format {name!r}{did_you_mean(name, names())} (known: {', '.join(names())})"
         ) from None

@@ -1,0 +1,73 @@
+"""The format base: registry with did-you-mean, option checking, text safety helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from postingrules import formats
+from postingrules.formats.base import (
+    FormatError,
+    OptionError,
+    Transcoder,
+    UnknownFormatError,
+    clean_text,
+    neutralise_formula,
+)
+
+
+def test_registry_suggests_close_name() -> None:
+    with pytest.raises(UnknownFormatError, match="did you mean 'json'"):
+        formats.get("jsno")
+
+
+def test_json_lines_still_registered() -> None:
+    assert formats.get("json") is formats.JsonLines
+
+
+def test_unknown_option_suggests_close_name() -> None:
+    with pytest.raises(OptionError, match="did you mean 'separator'"):
+        formats.get("fec")(seperator="|")
+
+
+def test_every_format_describes_itself_on_one_line() -> None:
+    for name in formats.names():
+        line = formats.get(name).describe()
+        assert line and "\n" not in line, name
+
+
+@pytest.mark.parametrize("value", ["=SUM(A1)", "+33 1 23", "-5% promo", "@cmd"])
+def test_formula_values_get_an_apostrophe(value: str) -> None:
+    assert neutralise_formula(value) == "'" + value
+
+
+def test_plain_values_untouched() -> None:
+    assert neutralise_formula("Cde web 5") == "Cde web 5"
+    assert neutralise_formula("") == ""
+
+
+def test_control_characters_become_spaces() -> None:
+    assert clean_text("a\tb\r\nc") == "a b  c"
+
+
+def test_transliterate_keeps_what_encoding_holds() -> None:
+    assert Transcoder("cp1252").text("Crème brûlée œuf") == "Crème brûlée œuf"
+    assert Transcoder("ascii").text("Crème brûlée œuf — 5 €") == "Creme brulee oeuf - 5 EUR"
+    assert Transcoder("iso-8859-15").text("Łódź") == "Lódz"
+
+
+def test_untransliterable_character_is_refused_with_location() -> None:
+    with pytest.raises(FormatError) as err:
+        Transcoder("ascii").text("Tokyo 東京", "order-9", "label")
+    assert err.value.document_key == "order-9"
+    assert err.value.field == "label"
+    assert str(err.value).startswith("order-9: field 'label': ")
+
+
+def test_refuse_mode_refuses_accents() -> None:
+    with pytest.raises(FormatError, match="cannot be written in ascii"):
+        Transcoder("ascii", "refuse").text("é")
+
+
+def test_unknown_encoding_is_an_option_error() -> None:
+    with pytest.raises(OptionError):
+        Transcoder("klingon-1")

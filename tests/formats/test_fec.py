@@ -1,0 +1,234 @@
+"""FEC writer: golden reference, independent validation, one refusal per broken rule, spill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fec_validator import validate_fec
+from sample_entries import ACCOUNT_LABELS, ENTRIES, ORDER5
+
+from postingrules.formats import Fec, FormatError, OptionError
+from postingrules.formats.fec import fec_file_name
+from postingrules.model.entries import Entry
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "formats" / "fec"
+
+
+def write(entries: tuple[Entry, ...] | list[Entry], **options: Any) -> bytes:
+    out = io.BytesIO()
+    options.setdefault("account_labels", ACCOUNT_LABELS)
+    count = Fec(**options).write(entries, out)
+    assert count == len(entries)
+    return out.getvalue()
+
+
+def test_worked_example_is_byte_identical(reference: Path) -> None:
+    golden = reference / "fec" / "worked-example-order5-123456782FEC20251231.txt"
+    assert write([ORDER5]) == golden.read_bytes()
+
+
+def test_reference_files_pass_the_validator(reference: Path) -> None:
+    golden = reference / "fec" / "worked-example-order5-123456782FEC20251231.txt"
+    assert validate_fec(golden.read_bytes(), "123456782FEC20251231.txt") == []
+    tryton = reference / "fec" / "tryton-account_fr-FEC.csv"
+    assert validate_fec(tryton.read_bytes()) == []
+
+
+def test_all_entries_snapshot_and_valid(snapshot: Any) -> None:
+    data = write(ENTRIES)
+    assert validate_fec(data, fec_file_name("123456782", dt.date(2025, 12, 31))) == []
+    snapshot.snapshot_dir = SNAPSHOTS
+    snapshot.assert_match(data, "entries-tab-utf8.txt")
+    pipe = write(ENTRIES, separator="|", encoding="iso-8859-15")
+    assert validate_fec(pipe, encoding="iso-8859-15") == []
+    snapshot.assert_match(pipe, "entries-pipe-latin9.txt")
+
+
+def test_sorted_chronologically_and_numbered_per_journal() -> None:
+    rows = [r.split("\t") for r in write(ENTRIES).decode().split("\r\n")[1:-1]]
+    dates = [r[3] for r in rows]
+    assert dates == sorted(dates)
+    vte = list(dict.fromkeys(r[2] for r in rows if r[0] == "VTE"))
+    assert vte == [f"VTE-{n:06d}" for n in range(1, 9)]
+    assert {r[2] for r in rows if r[0] == "BQ1"} == {"BQ1-000001"}
+
+
+def test_spilling_to_disk_gives_the_same_file(tmp_path: Path) -> None:
+    many = [replace(e, document_key=f"{e.document_key}#{i}") for i in range(7) for e in ENTRIES]
+    in_memory = write(many)
+    spilled = write(many, sort_chunk_size=4, temp_dir=str(tmp_path))
+    assert spilled == in_memory
+    assert validate_fec(spilled) == []
+    assert list(tmp_path.iterdir()) == []  # temporary chunks are gone
+
+
+def test_numbering_continues_from_previous_export() -> None:
+    data = write([ORDER5], first_numbers={"VTE": 42}).decode()
+    assert "\tVTE-000042\t" in data
+
+
+def test_foreign_currency_columns() -> None:
+    rows = [r.split("\t") for r in write(ENTRIES).decode().split("\r\n")[1:-1]]
+    usd = [r for r in rows if r[17]]
+    assert [(r[4], r[16], r[17]) for r in usd] == [("411000", "54,00", "USD"),
+                                                   ("707300", "-54,00", "USD")]  # fmt: skip
+
+
+def test_formula_neutralised_and_accents_kept_in_utf8() -> None:
+    data = write(ENTRIES).decode()
+    assert "\t'=Crème brûlée œuf «spécial»\t" in data
+    assert "\tHélène Dupré\t" in data
+
+
+def test_ascii_transliterates() -> None:
+    data = write(ENTRIES, encoding="ascii")
+    assert b"\t'=Creme brulee oeuf \"special\"\t" in data
+    assert validate_fec(data, encoding="ascii") == []
+
+
+def test_file_name() -> None:
+    assert fec_file_name("123 456 782", dt.date(2025, 12, 31)) == "123456782FEC20251231.txt"
+    with pytest.raises(OptionError, match="SIREN"):
+        fec_file_name("123456789", dt.date(2025, 12, 31))
+
+
+def _with_line(entry: Entry, index: int, **changes: Any) -> Entry:
+    lines = list(entry.lines)
+    lines[index] = replace(lines[index], **changes)
+    return replace(entry, lines=tuple(lines))
+
+
+@pytest.mark.parametrize(
+    ("broken", "field", "message"),
+    [
+        (_with_line(ORDER5, 1, credit=Decimal("17.43")), "lines", "not balanced"),
+        (_with_line(ORDER5, 1, account="7O7200"), "lines[2].account", "3 digits"),
+        (_with_line(ORDER5, 1, currency="USD"), "lines[2].currency", "go together"),
+        (_with_line(ORDER5, 1, currency_amount=Decimal(1), currency="usd"),
+         "lines[2].currency", "ISO 4217"),
+        (_with_line(_with_line(ORDER5, 1, credit=Decimal("17.415")), 2, credit=Decimal("3.485")),
+         "lines[2].credit", "2 decimals"),
+        (_with_line(_with_line(ORDER5, 0, credit=Decimal("20.90")), 0, debit=Decimal(0)),
+         "lines", "not balanced"),
+        (_with_line(ORDER5, 1, debit=Decimal(1), credit=Decimal("18.42")),
+         "lines[2].debit", "exactly one"),
+        (replace(ORDER5, piece="", reference=""), "piece", "PieceRef"),
+        (replace(ORDER5, journal=""), "journal", "JournalCode"),
+        (replace(ORDER5, lines=()), "lines", "no lines"),
+        (_with_line(ORDER5, 1, label="", account="707999"), "lines[2].label", "CompteLib"),
+        (replace(ORDER5, label="Tokyo 東京"), "label", "transliteration"),
+    ],
+)
+def test_writer_refuses_entry_breaking_a_rule(broken: Entry, field: str, message: str) -> None:
+    with pytest.raises(FormatError, match=message) as err:
+        write([ENTRIES[0], broken], encoding="ascii")
+    assert err.value.document_key == ORDER5.document_key
+    assert err.value.field == field
+
+
+def test_writer_refuses_date_outside_fiscal_year() -> None:
+    with pytest.raises(FormatError, match="outside the fiscal year") as err:
+        write([ORDER5], fiscal_year_start=dt.date(2025, 4, 1), fiscal_year_end=dt.date(2026, 3, 31))
+    assert err.value.field == "date"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"separator": ";"}, "TAB or '|'"), ({"encoding": "cp1252"}, "ISO 8859-15"),
+     ({"sort_chunk_size": 0}, "at least 1")],
+)  # fmt: skip
+def test_bad_options_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(OptionError, match=re.escape(message)):
+        Fec(**options)
+
+
+# --- the validator fails a file that breaks any single rule ------------------------------------
+
+NAME = "123456782FEC20251231.txt"
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return [r.split("\t") for r in data.decode().split("\r\n")[:-1]]
+
+
+def _join(rows: list[list[str]]) -> bytes:
+    return ("\r\n".join("\t".join(r) for r in rows) + "\r\n").encode()
+
+
+def _set(row: int, col: int, value: str) -> Callable[[list[list[str]]], None]:
+    def mutate(rows: list[list[str]]) -> None:
+        rows[row][col] = value
+
+    return mutate
+
+
+def _swap_entries(rows: list[list[str]]) -> None:
+    # Give the second VTE entry (and its lines) the number of the third: a gap in the sequence.
+    second = sorted({r[2] for r in rows[1:] if r[0] == "VTE"})[1]
+    for r in rows[1:]:
+        if r[2] == second:
+            r[2] = "VTE-000099"
+
+
+
+
+def _both(row: int, debit: str, credit: str) -> Callable[[list[list[str]]], None]:
+    def mutate(rows: list[list[str]]) -> None:
+        rows[row][11], rows[row][12] = debit, credit  # still balanced: only that rule breaks
+
+    return mutate
+
+
+def _redate_first_entry(rows: list[list[str]]) -> None:
+    for r in rows[1:]:
+        if (r[0], r[2]) == (rows[1][0], rows[1][2]):
+            r[3] = r[9] = r[15] = "20250331"
+
+
+MUTATIONS: dict[str, tuple[Callable[[list[list[str]]], None], str]] = {
+    "header": (_set(0, 17, "IDevise"), NAME),
+    "field-count": (lambda rows: rows[1].append("x"), NAME),
+    "mandatory": (_set(1, 10, ""), NAME),
+    "account": (_set(1, 4, "AB1000"), NAME),
+    "date": (_set(1, 9, "20251332"), NAME),
+    "amount": (_set(1, 11, "1 036,00"), NAME),
+    "debit-credit": (_both(2, "1,00", "26,00"), NAME),
+    "currency": (_set(1, 17, "USD"), NAME),
+    "balance": (_set(2, 12, "25,01"), NAME),
+    "entry-consistency": (_set(2, 8, "FA999999"), NAME),
+    "numbering": (_swap_entries, NAME),
+    "chronology": (_redate_first_entry, NAME),
+    "file-name": (lambda rows: None, "123456789FEC20251231.txt"),
+    "fiscal-year": (lambda rows: None, "123456782FEC20250305.txt"),
+}
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    from fec_validator import RULES
+
+    assert set(MUTATIONS) | {"encoding", "separator"} == set(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(MUTATIONS))
+def test_validator_fails_file_breaking_one_rule(rule: str) -> None:
+    valid = write(ENTRIES)
+    assert validate_fec(valid, NAME) == []
+    rows = _rows(valid)
+    mutate, name = MUTATIONS[rule]
+    mutate(rows)
+    problems = validate_fec(_join(rows), name)
+    assert {p.rule for p in problems} == {rule}, problems
+
+
+def test_validator_fails_bad_encoding_and_separator() -> None:
+    assert {p.rule for p in validate_fec("é".encode("latin-1"))} == {"encoding"}
+    data = write(ENTRIES).replace(b"\t", b";")
+    assert {p.rule for p in validate_fec(data)} == {"separator"}

@@ -1,0 +1,100 @@
+"""Safe file writing: atomic replacement, no clobbering, templates that stay in their folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from postingrules.files import FileNameTemplate, OutputExistsError, atomic_output
+from postingrules.formats.base import OptionError
+
+
+def test_file_appears_only_when_complete(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with atomic_output(target) as out:
+        out.write(b"hello")
+        assert not target.exists()
+    assert target.read_bytes() == b"hello"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_interrupted_write_leaves_nothing(tmp_path: Path, exc: type[BaseException]) -> None:
+    target = tmp_path / "out.txt"
+    with pytest.raises(exc), atomic_output(target) as out:
+        out.write(b"half")
+        raise exc()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_overwrite_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt), atomic_output(target, overwrite=True) as out:
+        out.write(b"new")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_existing_file_refused_unless_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_bytes(b"old")
+    with pytest.raises(OutputExistsError), atomic_output(target):
+        pass
+    assert target.read_bytes() == b"old"
+    with atomic_output(target, overwrite=True) as out:
+        out.write(b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_file_created_meanwhile_is_not_clobbered(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with pytest.raises(OutputExistsError), atomic_output(target) as out:
+        out.write(b"mine")
+        target.write_bytes(b"theirs")
+    assert target.read_bytes() == b"theirs"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_template_renders_known_placeholders() -> None:
+    template = FileNameTemplate("ventes_{date:%Y%m%d}_{journal}.txt")
+    assert template.render(date=dt.date(2025, 3, 14), journal="VTE") == "ventes_20250314_VTE.txt"
+    assert FileNameTemplate("{siren}FEC{date}.txt").render(
+        siren="123456782", date=dt.date(2025, 12, 31)
+    ) == "123456782FEC20251231.txt"
+    assert FileNameTemplate("a{{b}}_{kind}").render(kind="sales") == "a{b}_sales"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("../ventes.txt", "'/' is not allowed"),
+        ("/etc/passwd", "'/' is not allowed"),
+        ("..\\x.txt", "'\\\\\\\\' is not allowed"),
+        ("C:x.txt", "':' is not allowed"),
+        ("{dat}.txt", "did you mean 'date'"),
+        ("{date.__class__}.txt", "unknown placeholder"),
+        ("{kind!r}.txt", "unknown placeholder"),
+        ("{date:%D}.txt", "date pattern"),
+        ("{kind:>10}.txt", "takes no format"),
+        ("ventes_{date.txt", "unmatched"),
+        ("", "empty"),
+    ],
+)
+def test_bad_templates_refused_when_built(template: str, message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        FileNameTemplate(template)
+
+
+@pytest.mark.parametrize("journal", ["../x", "a/b", "..", "VT E"])
+def test_unsafe_values_refused(journal: str) -> None:
+    with pytest.raises(OptionError):
+        FileNameTemplate("{journal}").render(journal=journal)
+
+
+def test_missing_value_refused() -> None:
+    with pytest.raises(OptionError, match="needs a date"):
+        FileNameTemplate("v_{date}.txt").render()
