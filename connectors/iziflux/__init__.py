@@ -1,0 +1,1 @@
+"""Iziflux connector: import of the hourly pipe-delimited marketplace order files."""

@@ -1,0 +1,1 @@
+"""Magento 2 / Adobe Commerce REST connector: invoices, credit memos, orders for context."""

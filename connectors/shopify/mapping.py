@@ -1,0 +1,733 @@
+"""Shopify orders → normalised sales, refunds and payments (pure, no HTTP).
+
+Why one mapping for two APIs: GraphQL Admin is the primary path (REST is legacy since
+2024-10), but REST payloads are still what older custom apps and webhooks deliver.  The
+mapping reads the **GraphQL order node** shape (the fields ``client.ORDERS_QUERY`` asks for);
+:func:`rest_order_to_node` rewrites a REST order (plus its transactions) into that shape, so
+both paths share every accounting decision below.
+
+Decisions (API-NOTES.md §4):
+
+* the sale is the *original* order (``totalPriceSet``, not ``current*``, which is already net
+  of refunds); refunds become separate :class:`Refund` documents;
+* a line's excl. amount = unit price × quantity − its discount allocations, minus its tax
+  lines when ``taxesIncluded`` (Shopify then reports tax-inclusive prices);
+* every discount in Shopify is allocated to a line or a shipping line, so discounts are
+  netted into those lines (``Line.total_excl`` is "after line discounts");
+* tax rate = the sum of the line's tax line rates (``ratePercentage``, or REST ``rate`` × 100);
+* money comes from ``shopMoney`` (the shop's books) unless ``Context.money`` says
+  ``presentment``; then the rate to the shop currency is derived from the order's two totals
+  (Shopify publishes no rate) and recorded as ``exchange_rate``;
+* a shipping refund appears in ``refundShippingLines`` *and* as an order adjustment of kind
+  shipping refund: counted once (the shipping lines win, the adjustment is the fallback for
+  versions that lack them);
+* the refund's total is what was actually paid back (``totalRefundedSet``): when it differs
+  from its lines (as in Shopify's own documentation sample) the document carries the gap;
+* payments are successful ``SALE``/``CAPTURE`` transactions (in) and ``REFUND`` ones (out);
+  authorisations and voids move no money.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from postingrules.connectors._http import dec, dec_or
+from postingrules.model.documents import (
+    Address,
+    Customer,
+    Document,
+    Line,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Sale,
+    Source,
+    Totals,
+)
+
+PLATFORM = "shopify"
+ZERO = Decimal(0)
+RATE_PLACES = Decimal("0.0000000001")
+Node = Mapping[str, Any]
+
+GATEWAY_CODES = {
+    "shopify_payments": "card",
+    "stripe": "card",
+    "bogus": "card",
+    "paypal": "paypal",
+    "bank_deposit": "transfer",
+    "bank deposit": "transfer",
+    "cash_on_delivery": "cod",
+    "cash on delivery (cod)": "cod",
+    "money_order": "cheque",
+    "gift_card": "gift_card",
+    "manual": "manual",
+}
+FINANCIAL_STATUS = {
+    "PAID": "paid",
+    "PARTIALLY_PAID": "partially_paid",
+    "PARTIALLY_REFUNDED": "partially_refunded",
+    "REFUNDED": "refunded",
+    "PENDING": "pending",
+    "AUTHORIZED": "authorized",
+    "VOIDED": "cancelled",
+    "EXPIRED": "cancelled",
+}
+
+
+class MappingError(ValueError):
+    """The order cannot become documents; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A payload left out of the fetch, with enough to find it in the shop."""
+
+    platform: str
+    raw_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """Per-shop settings of the mapping."""
+
+    shop: str
+    money: Literal["shop", "presentment"] = "shop"
+    vat_attribute: str = "vat_number"
+    """Order custom attribute (REST ``note_attributes``) holding a B2C/B2B VAT number."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _nodes(value: Any) -> list[Any]:
+    """GraphQL lists come as plain lists or as connections (``{nodes: [...]}``/edges)."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        if "nodes" in value:
+            return list(value["nodes"] or [])
+        return [edge["node"] for edge in value.get("edges") or []]
+    return list(value)
+
+
+def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
+    """Amount of a ``MoneyBag`` in the chosen currency; a missing bag is zero."""
+    if not money_set:
+        return ZERO
+    bag = money_set.get("presentmentMoney" if ctx.money == "presentment" else "shopMoney")
+    if not bag:
+        raise MappingError(f"{field or 'amount'}: no {ctx.money} money")
+    try:
+        return dec(bag["amount"])
+    except (KeyError, ValueError) as exc:
+        raise MappingError(f"{field or 'amount'}: {exc}") from None
+
+
+def _currency(money_set: Any, ctx: Context) -> str | None:
+    bag = (money_set or {}).get("presentmentMoney" if ctx.money == "presentment" else "shopMoney")
+    return (bag or {}).get("currencyCode")
+
+
+def _date(value: Any) -> dt.date | None:
+    """Shopify timestamps carry an offset; the shop-local calendar day is the one printed."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+    except ValueError:
+        raise MappingError(f"unreadable date {value!r}") from None
+
+
+def _text(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _legacy_id(node: Node) -> str:
+    legacy = node.get("legacyResourceId")
+    if legacy:
+        return str(legacy)
+    return str(node.get("id", "")).rsplit("/", 1)[-1]
+
+
+def _tax(tax_lines: Iterable[Node], ctx: Context) -> tuple[Decimal, Decimal]:
+    """(sum of tax amounts, sum of rates in percent) of a list of tax lines."""
+    amount = ZERO
+    rate = ZERO
+    for tax in tax_lines:
+        amount += _money(tax.get("priceSet"), ctx, "tax line")
+        if tax.get("ratePercentage") is not None:
+            rate += dec(tax["ratePercentage"])
+        elif tax.get("rate") is not None:
+            rate += dec(tax["rate"]) * 100
+        else:
+            raise MappingError(f"tax line {tax.get('title')!r} without a rate")
+    return amount, _clean_rate(rate)
+
+
+def _clean_rate(rate: Decimal) -> Decimal:
+    """6.00 → 6 and 8.250 → 8.25, never the exponent form that ``normalize`` gives 20."""
+    if rate == rate.to_integral_value():
+        return rate.quantize(Decimal(1))
+    return rate.normalize()
+
+
+def _address(raw: Node | None) -> Address | None:
+    if not raw or not raw.get("countryCodeV2"):
+        return None
+    street = ", ".join(s for s in (_text(raw.get("address1")), _text(raw.get("address2"))) if s)
+    return Address(
+        country=str(raw["countryCodeV2"]).upper(),
+        postcode=_text(raw.get("zip")),
+        city=_text(raw.get("city")),
+        region=_text(raw.get("provinceCode")),
+        street=street or None,
+        company=_text(raw.get("company")),
+        name=_text(raw.get("name")),
+    )
+
+
+def _vat_number(order: Node, ctx: Context) -> str | None:
+    """VAT number: the B2B company location's tax id, else the configured custom attribute."""
+    entity = order.get("purchasingEntity") or {}
+    location = entity.get("location") or {}
+    if location.get("taxRegistrationId"):
+        return _text(location["taxRegistrationId"])
+    for attribute in order.get("customAttributes") or []:
+        if str(attribute.get("key", "")).lower() == ctx.vat_attribute.lower():
+            return _text(attribute.get("value"))
+    return None
+
+
+def _customer(order: Node, ctx: Context) -> Customer:
+    raw = order.get("customer") or {}
+    billing = order.get("billingAddress") or {}
+    entity = order.get("purchasingEntity") or {}
+    company = _text((entity.get("company") or {}).get("name")) or _text(billing.get("company"))
+    name = " ".join(p for p in (_text(raw.get("firstName")), _text(raw.get("lastName"))) if p)
+    return Customer(
+        id=_legacy_id(raw) if raw.get("id") else None,
+        name=name or _text(billing.get("name")),
+        company=company,
+        email=_text(raw.get("email")) or _text(order.get("email")),
+        vat_number=_vat_number(order, ctx),
+        group="B2B" if entity.get("company") else None,
+    )
+
+
+def _method(gateway: Any) -> PaymentMethod:
+    label = _text(gateway) or "unknown"
+    return PaymentMethod(code=GATEWAY_CODES.get(label.lower(), label.lower()), label=label)
+
+
+def _exchange_rate(order: Node, ctx: Context) -> Decimal | None:
+    """Shop currency per presentment unit, derived from the order totals (presentment only)."""
+    if ctx.money != "presentment":
+        return None
+    total = order.get("totalPriceSet") or {}
+    shop = total.get("shopMoney") or {}
+    shown = total.get("presentmentMoney") or {}
+    if shop.get("currencyCode") == shown.get("currencyCode"):
+        return None
+    shown_amount = dec_or(shown.get("amount"), ZERO)
+    if shown_amount == 0:
+        raise MappingError("presentment total is zero: no exchange rate can be derived")
+    return (dec(shop["amount"]) / shown_amount).quantize(RATE_PLACES)
+
+
+def _key(ctx: Context, kind: str, raw_id: str) -> str:
+    return f"{PLATFORM}:{ctx.shop}:{kind}:{raw_id}"
+
+
+# --------------------------------------------------------------------------- sale
+
+
+def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Line:
+    quantity = dec(item.get("quantity", 0))
+    if quantity < 0:
+        raise MappingError(f"line item {_legacy_id(item)}: negative quantity {quantity}")
+    unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
+    discount = sum(
+        (
+            _money(a.get("allocatedAmountSet"), ctx, "discount")
+            for a in _nodes(item.get("discountAllocations"))
+        ),
+        ZERO,
+    )
+    tax, rate = _tax(_nodes(item.get("taxLines")), ctx)
+    after_discount = unit * quantity - discount
+    excl = after_discount - tax if taxes_included else after_discount
+    return Line(
+        kind="product",
+        label=str(item.get("name") or ""),
+        sku=_text(item.get("sku")),
+        quantity=quantity,
+        unit_price_excl=None if taxes_included else unit,
+        total_excl=excl,
+        tax_rate=rate,
+        tax_amount=tax,
+        total_incl=excl + tax,
+    )
+
+
+def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Line | None:
+    price = _money(line.get("originalPriceSet"), ctx, "shipping price")
+    discount = sum(
+        (
+            _money(a.get("allocatedAmountSet"), ctx, "discount")
+            for a in _nodes(line.get("discountAllocations"))
+        ),
+        ZERO,
+    )
+    tax, rate = _tax(_nodes(line.get("taxLines")), ctx)
+    if price == 0 and tax == 0:
+        return None
+    after_discount = price - discount
+    excl = after_discount - tax if taxes_included else after_discount
+    return Line(
+        kind="shipping",
+        label=str(line.get("title") or "Shipping"),
+        total_excl=excl,
+        tax_rate=rate,
+        tax_amount=tax,
+        total_incl=excl + tax,
+    )
+
+
+def _paid(order: Node, ctx: Context) -> Decimal:
+    paid = ZERO
+    for txn in _nodes(order.get("transactions")):
+        if str(txn.get("status", "")).upper() != "SUCCESS":
+            continue
+        kind = str(txn.get("kind", "")).upper()
+        if kind in ("SALE", "CAPTURE"):
+            paid += _money(txn.get("amountSet"), ctx, "transaction")
+    return paid
+
+
+def _common(order: Node, ctx: Context) -> dict[str, Any]:
+    currency = _currency(order.get("totalPriceSet"), ctx) or (
+        order.get("presentmentCurrencyCode")
+        if ctx.money == "presentment"
+        else order.get("currencyCode")
+    )
+    gateways = order.get("paymentGatewayNames") or []
+    return {
+        "order_id": _legacy_id(order),
+        "order_reference": _text(order.get("name")),
+        "order_date": _date(order.get("processedAt") or order.get("createdAt")),
+        "currency": currency,
+        "exchange_rate": _exchange_rate(order, ctx),
+        "customer": _customer(order, ctx),
+        "billing": _address(order.get("billingAddress")),
+        "shipping": _address(order.get("shippingAddress")),
+        "payment_method": _method(gateways[0]) if gateways else None,
+    }
+
+
+def map_sale(order: Node, ctx: Context) -> Sale:
+    """The original order as a :class:`Sale` (number = the order name, e.g. ``#1001``)."""
+    taxes_included = bool(order.get("taxesIncluded"))
+    lines = [_item_line(i, taxes_included, ctx) for i in _nodes(order.get("lineItems"))]
+    for shipping in _nodes(order.get("shippingLines")):
+        line = _shipping_line(shipping, taxes_included, ctx)
+        if line is not None:
+            lines.append(line)
+    if not lines:
+        raise MappingError("order without line items")
+    incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
+    tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
+    status = str(order.get("displayFinancialStatus") or "").upper()
+    return Sale(
+        key=_key(ctx, "sale", _legacy_id(order)),
+        number=_text(order.get("name")),
+        invoice_date=_date(order.get("processedAt") or order.get("createdAt")),
+        status="cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
+        status_raw=status.lower() or None,
+        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=_legacy_id(order)),
+        lines=tuple(lines),
+        totals=Totals(excl=incl - tax, tax=tax, incl=incl, paid=_paid(order, ctx)),
+        **_common(order, ctx),
+    )
+
+
+# --------------------------------------------------------------------------- refunds
+
+
+def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Line]:
+    taxes_included = bool(order.get("taxesIncluded"))
+    rates = {}
+    for item in _nodes(order.get("lineItems")):
+        rates[item.get("id")] = _tax(_nodes(item.get("taxLines")), ctx)[1]
+    lines: list[Line] = []
+    for rli in _nodes(refund.get("refundLineItems")):
+        item = rli.get("lineItem") or {}
+        quantity = dec(rli.get("quantity", 0))
+        subtotal = _money(rli.get("subtotalSet"), ctx, "refund subtotal")
+        tax = _money(rli.get("totalTaxSet"), ctx, "refund tax")
+        excl = subtotal - tax if taxes_included else subtotal
+        if item.get("id") in rates:
+            rate = rates[item["id"]]
+        elif tax == 0:
+            rate = ZERO
+        else:
+            raise MappingError(
+                f"refunded line item {item.get('id')} not in the order (unknown tax rate)"
+            )
+        lines.append(
+            Line(
+                kind="product",
+                label=str(item.get("name") or ""),
+                sku=_text(item.get("sku")),
+                quantity=quantity,
+                total_excl=excl,
+                tax_rate=rate,
+                tax_amount=tax,
+                total_incl=excl + tax,
+            )
+        )
+    shipping_lines = _nodes(refund.get("refundShippingLines"))
+    for rsl in shipping_lines:
+        excl = _money(rsl.get("subtotalAmountSet"), ctx, "shipping refund")
+        tax = _money(rsl.get("taxAmountSet"), ctx, "shipping refund tax")
+        original = rsl.get("shippingLine") or {}
+        _, rate = _tax(_nodes(original.get("taxLines")), ctx)
+        lines.append(
+            Line(
+                kind="shipping",
+                label=str(original.get("title") or "Shipping refund"),
+                total_excl=excl,
+                tax_rate=rate if tax else ZERO,
+                tax_amount=tax,
+                total_incl=excl + tax,
+            )
+        )
+    for adjustment in _nodes(refund.get("orderAdjustments")):
+        reason = str(adjustment.get("reason") or adjustment.get("kind") or "").upper()
+        is_shipping = reason == "SHIPPING_REFUND"
+        if is_shipping and shipping_lines:
+            continue  # already counted from refundShippingLines
+        # Adjustments are negative when money goes back to the customer.
+        excl = -_money(adjustment.get("amountSet"), ctx, "adjustment")
+        tax = -_money(adjustment.get("taxAmountSet"), ctx, "adjustment tax")
+        lines.append(
+            Line(
+                kind="shipping" if is_shipping else "fee",
+                label="Shipping refund" if is_shipping else reason.replace("_", " ").capitalize(),
+                total_excl=excl,
+                tax_rate=_rate_of(excl, tax),
+                tax_amount=tax,
+                total_incl=excl + tax,
+            )
+        )
+    return lines
+
+
+def _rate_of(excl: Decimal, tax: Decimal) -> Decimal:
+    """Rate implied by an adjustment (Shopify gives no rate for them), to 2 decimals."""
+    if tax == 0 or excl == 0:
+        return ZERO
+    return (tax / excl * 100).quantize(Decimal("0.01"))
+
+
+def map_refund(refund: Node, order: Node, ctx: Context) -> Refund:
+    """One refund of an order → a :class:`Refund` with positive amounts."""
+    lines = _refund_lines(refund, order, ctx)
+    refunded = _money(refund.get("totalRefundedSet"), ctx, "totalRefunded")
+    if not lines:
+        if refunded == 0:
+            raise MappingError("refund without lines and without amount")
+        # An amount-only refund: Shopify does not say what it was for.
+        lines = [
+            Line(
+                kind="fee",
+                label="Refund without items",
+                total_excl=refunded,
+                tax_rate=ZERO,
+                tax_amount=ZERO,
+                total_incl=refunded,
+            )
+        ]
+    tax = sum((line.tax_amount for line in lines), ZERO)
+    refund_id = _legacy_id(refund)
+    return Refund(
+        key=_key(ctx, "refund", refund_id),
+        refund_date=_date(refund.get("createdAt")),
+        sale_key=_key(ctx, "sale", _legacy_id(order)),
+        sale_number=_text(order.get("name")),
+        reason=_text(refund.get("note")),
+        status="refunded",
+        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=refund_id),
+        lines=tuple(lines),
+        totals=Totals(excl=refunded - tax, tax=tax, incl=refunded, paid=refunded),
+        **_common(order, ctx),
+    )
+
+
+# --------------------------------------------------------------------------- payments
+
+
+def map_payments(order: Node, ctx: Context) -> list[Payment]:
+    """Successful money movements of the order: sales/captures in, refunds out."""
+    refund_of: dict[str, str] = {}
+    for refund in _nodes(order.get("refunds")):
+        for txn in _nodes(refund.get("transactions")):
+            refund_of[str(txn.get("id"))] = _legacy_id(refund)
+    common = _common(order, ctx)
+    payments = []
+    for txn in _nodes(order.get("transactions")):
+        kind = str(txn.get("kind", "")).upper()
+        if str(txn.get("status", "")).upper() != "SUCCESS" or kind not in (
+            "SALE",
+            "CAPTURE",
+            "REFUND",
+        ):
+            continue
+        amount = _money(txn.get("amountSet"), ctx, "transaction")
+        if amount <= 0:
+            continue
+        txn_id = _legacy_id(txn)
+        if kind == "REFUND":
+            refund_id = refund_of.get(str(txn.get("id")))
+            settles = (_key(ctx, "refund", refund_id),) if refund_id else ()
+        else:
+            settles = (_key(ctx, "sale", _legacy_id(order)),)
+        payments.append(
+            Payment(
+                key=_key(ctx, "payment", txn_id),
+                id=txn_id,
+                payment_date=_date(txn.get("processedAt") or txn.get("createdAt")),
+                method=_method(txn.get("gateway")),
+                direction="out" if kind == "REFUND" else "in",
+                amount=amount,
+                transaction_id=_text(txn.get("authorizationCode")) or txn_id,
+                currency=_currency(txn.get("amountSet"), ctx) or common["currency"],
+                exchange_rate=common["exchange_rate"],
+                order_id=common["order_id"],
+                order_reference=common["order_reference"],
+                settles=settles,
+                customer=common["customer"],
+                billing=common["billing"],
+                source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=txn_id),
+            )
+        )
+    return payments
+
+
+def map_order(order: Node, ctx: Context) -> list[Document]:
+    """Every document of one order node: its sale, its refunds and its payments."""
+    documents: list[Document] = [map_sale(order, ctx)]
+    documents.extend(map_refund(r, order, ctx) for r in _nodes(order.get("refunds")))
+    documents.extend(map_payments(order, ctx))
+    return documents
+
+
+def map_batch(orders: Iterable[Node], ctx: Context) -> tuple[list[Document], list[SetAside]]:
+    """Map order nodes; an order that cannot be mapped is set aside, the rest goes on."""
+    documents: list[Document] = []
+    aside: list[SetAside] = []
+    for order in orders:
+        try:
+            documents.extend(map_order(order, ctx))
+        except (MappingError, ValidationError, KeyError, TypeError, ValueError) as exc:
+            aside.append(SetAside(PLATFORM, f"order {_legacy_id(order)}", _reason(exc)))
+    return documents, aside
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"invalid document: {where}: {first.get('msg')}"
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc)
+
+
+# --------------------------------------------------------------------------- REST → node
+
+
+def _set(rest_set: Any, amount: Any = None, currency: str | None = None) -> dict[str, Any] | None:
+    """REST ``*_set`` (snake case) → GraphQL ``MoneyBag``; a bare amount when no set exists."""
+    if rest_set:
+        return {
+            "shopMoney": {
+                "amount": rest_set["shop_money"]["amount"],
+                "currencyCode": rest_set["shop_money"].get("currency_code"),
+            },
+            "presentmentMoney": {
+                "amount": rest_set["presentment_money"]["amount"],
+                "currencyCode": rest_set["presentment_money"].get("currency_code"),
+            },
+        }
+    if amount is None:
+        return None
+    bag = {"amount": amount, "currencyCode": currency}
+    return {"shopMoney": bag, "presentmentMoney": bag}
+
+
+def _rest_taxes(tax_lines: Iterable[Node]) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": t.get("title"),
+            "rate": t.get("rate"),
+            "priceSet": _set(t.get("price_set"), t.get("price")),
+        }
+        for t in tax_lines or []
+    ]
+
+
+def _rest_allocations(allocations: Iterable[Node]) -> list[dict[str, Any]]:
+    return [
+        {"allocatedAmountSet": _set(a.get("amount_set"), a.get("amount"))}
+        for a in allocations or []
+    ]
+
+
+def _rest_address(raw: Node | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    return {
+        "name": raw.get("name"),
+        "company": raw.get("company"),
+        "address1": raw.get("address1"),
+        "address2": raw.get("address2"),
+        "city": raw.get("city"),
+        "zip": raw.get("zip"),
+        "provinceCode": raw.get("province_code"),
+        "countryCodeV2": raw.get("country_code"),
+    }
+
+
+def _rest_transaction(txn: Node) -> dict[str, Any]:
+    return {
+        "id": txn.get("id"),
+        "kind": str(txn.get("kind", "")).upper(),
+        "status": str(txn.get("status", "")).upper(),
+        "gateway": txn.get("gateway"),
+        "processedAt": txn.get("processed_at") or txn.get("created_at"),
+        "authorizationCode": txn.get("authorization"),
+        "amountSet": _set(txn.get("amount_set"), txn.get("amount"), txn.get("currency")),
+    }
+
+
+def rest_order_to_node(order: Node, transactions: Iterable[Node] | None = None) -> dict[str, Any]:
+    """A REST Admin order (+ ``/orders/{id}/transactions.json``) in the GraphQL node shape."""
+    currency = order.get("currency")
+    customer = order.get("customer") or {}
+    refunds = []
+    for refund in order.get("refunds") or []:
+        refund_txns = [
+            t
+            for t in refund.get("transactions") or []
+            if t.get("kind") == "refund" and t.get("status") == "success"
+        ]
+        total = sum((dec(t["amount"]) for t in refund_txns), ZERO)
+        refunds.append(
+            {
+                "id": refund.get("id"),
+                "createdAt": refund.get("created_at"),
+                "note": refund.get("note"),
+                "totalRefundedSet": _set(None, str(total), currency),
+                "refundLineItems": [
+                    {
+                        "quantity": r.get("quantity"),
+                        "lineItem": {
+                            "id": (r.get("line_item") or {}).get("id", r.get("line_item_id")),
+                            "name": (r.get("line_item") or {}).get("name"),
+                            "sku": (r.get("line_item") or {}).get("sku"),
+                        },
+                        "subtotalSet": _set(r.get("subtotal_set"), r.get("subtotal"), currency),
+                        "totalTaxSet": _set(r.get("total_tax_set"), r.get("total_tax"), currency),
+                    }
+                    for r in refund.get("refund_line_items") or []
+                ],
+                "refundShippingLines": [
+                    {
+                        "subtotalAmountSet": _set(s.get("subtotal_amount_set")),
+                        "taxAmountSet": _set(s.get("tax_amount_set")),
+                        "shippingLine": {
+                            "title": (s.get("shipping_line") or {}).get("title"),
+                            "taxLines": _rest_taxes(
+                                (s.get("shipping_line") or {}).get("tax_lines")
+                            ),
+                        },
+                    }
+                    for s in refund.get("refund_shipping_lines") or []
+                ],
+                "orderAdjustments": [
+                    {
+                        "reason": str(a.get("kind", "")).upper(),
+                        "amountSet": _set(a.get("amount_set"), a.get("amount"), currency),
+                        "taxAmountSet": _set(
+                            a.get("tax_amount_set"), a.get("tax_amount"), currency
+                        ),
+                    }
+                    for a in refund.get("order_adjustments") or []
+                ],
+                "transactions": [_rest_transaction(t) for t in refund_txns],
+            }
+        )
+    status = order.get("financial_status") or ""
+    return {
+        "id": order.get("admin_graphql_api_id") or order.get("id"),
+        "legacyResourceId": str(order.get("id")),
+        "name": order.get("name"),
+        "createdAt": order.get("created_at"),
+        "processedAt": order.get("processed_at"),
+        "cancelledAt": order.get("cancelled_at"),
+        "displayFinancialStatus": status.upper(),
+        "currencyCode": currency,
+        "presentmentCurrencyCode": order.get("presentment_currency"),
+        "taxesIncluded": order.get("taxes_included"),
+        "email": order.get("email"),
+        "paymentGatewayNames": order.get("payment_gateway_names") or [],
+        "customAttributes": [
+            {"key": a.get("name"), "value": a.get("value")}
+            for a in order.get("note_attributes") or []
+        ],
+        "customer": {
+            "id": customer.get("id"),
+            "legacyResourceId": str(customer["id"]),
+            "email": customer.get("email"),
+            "firstName": customer.get("first_name"),
+            "lastName": customer.get("last_name"),
+        }
+        if customer.get("id")
+        else None,
+        "billingAddress": _rest_address(order.get("billing_address")),
+        "shippingAddress": _rest_address(order.get("shipping_address")),
+        "totalPriceSet": _set(order.get("total_price_set"), order.get("total_price"), currency),
+        "totalTaxSet": _set(order.get("total_tax_set"), order.get("total_tax"), currency),
+        "lineItems": [
+            {
+                "id": li.get("id"),
+                "name": li.get("name"),
+                "sku": li.get("sku"),
+                "quantity": li.get("quantity"),
+                "originalUnitPriceSet": _set(li.get("price_set"), li.get("price"), currency),
+                "taxLines": _rest_taxes(li.get("tax_lines")),
+                "discountAllocations": _rest_allocations(li.get("discount_allocations")),
+            }
+            for li in order.get("line_items") or []
+        ],
+        "shippingLines": [
+            {
+                "title": s.get("title"),
+                "originalPriceSet": _set(s.get("price_set"), s.get("price"), currency),
+                "taxLines": _rest_taxes(s.get("tax_lines")),
+                "discountAllocations": _rest_allocations(s.get("discount_allocations")),
+            }
+            for s in order.get("shipping_lines") or []
+        ],
+        "transactions": [_rest_transaction(t) for t in transactions or []],
+        "refunds": refunds,
+    }
