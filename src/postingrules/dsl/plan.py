@@ -1,0 +1,191 @@
+"""The compiled form of a ruleset: what the engine walks for every document.
+
+A plan holds no AST: conditions and values are closures over a :class:`Context`, templates
+are pre-parsed renderers, decision tables answer from a dict keyed by the tuple of their key
+values (first-match-wins is computed once per distinct key, then remembered), and every
+output carries its provenance string for ``--explain`` and the exports' metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from postingrules.model.documents import Line
+
+
+@dataclass(slots=True)
+class Context:
+    """What a condition, value or template sees: the document, the current line, the regime."""
+
+    doc: Any
+    line: Line | None = None
+    regime: str | None = None
+
+
+Getter = Callable[[Context], Any]
+Predicate = Callable[[Context], bool]
+Renderer = Callable[[Context], str]
+
+
+class AccountError(ValueError):
+    """A templated account that renders longer than ``account length``, or empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPlan:
+    """An account number: constant (normalised at compile time) or a template."""
+
+    render: Renderer
+    length: int | None
+    constant: str | None = None
+
+    def __call__(self, ctx: Context) -> str:
+        if self.constant is not None:
+            return self.constant
+        return normalise_account(self.render(ctx), self.length)
+
+
+def normalise_account(number: str, length: int | None) -> str:
+    """Pad an account on the right with zeros (411 → 41100000); longer is an error."""
+    number = number.strip()
+    if not number:
+        raise AccountError("an account number renders empty")
+    if length is None:
+        return number
+    if len(number) > length:
+        raise AccountError(
+            f'account "{number}" has {len(number)} characters, more than the account length {length}'
+        )
+    return number.ljust(length, "0")
+
+
+@dataclass(frozen=True, slots=True)
+class RowPlan:
+    """One table row: a matcher per key (``None`` = ``*``) and its outputs or refusal."""
+
+    matchers: tuple[frozenset[Any] | None, ...]
+    outputs: dict[str, Any]
+    refuse: Renderer | None
+    provenance: str
+
+    def matches(self, key: tuple[Any, ...]) -> bool:
+        return all(m is None or v in m for m, v in zip(self.matchers, key, strict=True))
+
+
+@dataclass(slots=True)
+class TablePlan:
+    """A decision table: first matching row wins; results cached per distinct key tuple."""
+
+    name: str
+    key_names: tuple[str, ...]
+    keys: tuple[Getter, ...]
+    rows: tuple[RowPlan, ...]
+    provenance: str
+    cache: dict[tuple[Any, ...], RowPlan | None] = field(default_factory=dict)
+
+    def key(self, ctx: Context) -> tuple[Any, ...]:
+        return tuple(get(ctx) for get in self.keys)
+
+    def lookup(self, key: tuple[Any, ...]) -> RowPlan | None:
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable key value: scan without caching
+            return next((r for r in self.rows if r.matches(key)), None)
+        row = next((r for r in self.rows if r.matches(key)), None)
+        if len(self.cache) < 65536:
+            self.cache[key] = row
+        return row
+
+    def describe_key(self, key: tuple[Any, ...]) -> str:
+        return ", ".join(
+            f"{n}={'(empty)' if v is None else v}" for n, v in zip(self.key_names, key, strict=True)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegimePlan:
+    rows: tuple[tuple[Predicate | None, str, str], ...]  # condition, regime, provenance
+    provenance: str
+
+    def decide(self, ctx: Context) -> tuple[str, str] | None:
+        for condition, regime, provenance in self.rows:
+            if condition is None or condition(ctx):
+                return regime, provenance
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPlan:
+    account: AccountPlan
+    aux: Renderer | None
+    name: Renderer | None
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
+class SplitPlan:
+    with_vat: AccountPlan
+    without_vat: AccountPlan
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
+class Provenanced:
+    """A setting value with where it was written."""
+
+    value: Any
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The settings that shape one document's entry; rules replace some of them."""
+
+    journal: Provenanced | None = None
+    date: tuple[Getter, ...] = ()
+    date_names: tuple[str, ...] = ()
+    piece: Renderer | None = None
+    reference: Renderer | None = None
+    label: Renderer | None = None
+    analytic: Renderer | None = None
+    customer: CustomerPlan | TablePlan | None = None
+    shipping: SplitPlan | None = None
+    gift_wrap: SplitPlan | None = None
+    discount: Provenanced | None = None  # value: AccountPlan, or None for "net"
+    gap: tuple[AccountPlan, AccountPlan, str] | None = None
+    sales: Provenanced | None = None  # AccountPlan overriding the vat table
+    tax: Provenanced | None = None
+    code: Provenanced | None = None  # Renderer
+    refuse: Provenanced | None = None  # Renderer
+
+
+@dataclass(frozen=True, slots=True)
+class RulePlan:
+    name: str
+    condition: Predicate
+    changes: dict[str, Any]
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled ruleset."""
+
+    name: str
+    version: str
+    currency: str
+    account_length: int | None
+    tolerance: Decimal
+    journals: dict[str, str | None]
+    documents: Predicate | None
+    documents_provenance: str
+    regime: RegimePlan | None
+    vat: TablePlan | None
+    payment: TablePlan | None
+    settings: dict[str, Settings]  # per document kind, before rules
+    rules: tuple[RulePlan, ...]
