@@ -184,6 +184,24 @@ SALE_TEXT = Entry(
     ),
 )
 
+# The research notes' worked example ("order 5", 20.90 incl. 20 % VAT: 17.42 + 3.48), to
+# compare with the renderings under shared/reference/formats/.
+ORDER5 = Entry(
+    journal="VTE",
+    date=dt.date(2025, 3, 14),
+    piece="FA000005",
+    reference="",
+    label="Cde web 5 KHWLILZLL",
+    document_key="order 5 KHWLILZLL",
+    document_kind="sale",
+    currency="EUR",
+    lines=(
+        _line("411000", debit="20.90", **WEB),
+        _line("707200", credit="17.42", tax_code="C20", tax_rate=D("20")),
+        _line("445720", credit="3.48", tax_code="C20", tax_rate=D("20")),
+    ),
+)
+
 ENTRIES: tuple[Entry, ...] = (
     SALE_FR, PAYMENT, REFUND, SALE_USD, SALE_OSS, SALE_B2B, SALE_GAP, SALE_TEXT,
 )
