@@ -1,10 +1,27 @@
 """Accounting export formats, one module per format, looked up by name in a registry."""
 
 from postingrules.formats.base import Format, FormatError, OptionError, get, names, register
+from postingrules.formats.customers import CustomersExport
 from postingrules.formats.fec import Fec
 from postingrules.formats.jsonl import JsonLines
+from postingrules.formats.layouts import LAYOUT_FORMATS, LAYOUTS
+from postingrules.formats.text import TextExport, TextProfile, load_profile
 
-register(JsonLines)
-register(Fec)
+for _fmt in (JsonLines, Fec, *LAYOUT_FORMATS, CustomersExport):
+    register(_fmt)
 
-__all__ = ["Fec", "Format", "FormatError", "JsonLines", "OptionError", "get", "names", "register"]
+__all__ = [
+    "LAYOUTS",
+    "CustomersExport",
+    "Fec",
+    "Format",
+    "FormatError",
+    "JsonLines",
+    "OptionError",
+    "TextExport",
+    "TextProfile",
+    "get",
+    "load_profile",
+    "names",
+    "register",
+]

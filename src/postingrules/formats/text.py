@@ -1,0 +1,524 @@
+"""The customisable text export ("Format des écritures" of the product sheet) and its profiles.
+
+Most merchants reach their accountant's desktop software (EBP, Sage, Ciel, Cegid, Quadratus…)
+through a text file whose layout that software's import screen expects.  Rather than one
+hand-written writer per product, a :class:`TextProfile` declares the layout — which fields in
+which order, separated or fixed-width, quoting, decimal mark, date pattern, encoding, header
+line, account padding, label truncation, file-name templates — and one writer renders any
+profile.  The predefined layouts (``layouts.py``) are profiles too, so a user can start from
+"EBP" and change one thing in a small TOML file (:func:`load_profile`).
+
+Debit and credit are fields like any other: ``debit`` + ``credit`` gives two columns,
+``signed_amount`` one signed column, ``amount`` + ``sense`` an amount and D/C.
+
+Nothing is silently broken: a value longer than its column is truncated only where the profile
+says so (labels, by default) and is otherwise refused with :class:`FormatError` naming the entry
+and field; so are an account with letters in a numeric-only layout and a foreign-currency line
+in a layout without a currency column (unless ``foreign_currency = "ignore"``).  Text fields of
+separated layouts are formula-neutralised (leading apostrophe); every field is made to fit the
+encoding before padding, so a fixed-width column never shifts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal
+
+from postingrules.files import FileNameTemplate
+from postingrules.formats.base import (
+    Format,
+    FormatError,
+    OptionError,
+    Transcoder,
+    clean_text,
+    did_you_mean,
+    neutralise_formula,
+)
+from postingrules.model.entries import Entry, EntryLine
+
+FieldKind = Literal["text", "code", "amount", "date", "number", "literal"]
+
+# name -> (kind, description).  "code" values are identifiers (accounts, journals): never
+# truncated; "text" values are labels: truncated when the profile allows it.
+LINE_FIELDS: dict[str, tuple[FieldKind, str]] = {
+    "journal": ("code", "journal code (after journal_map)"),
+    "journal_label": ("text", "journal label"),
+    "date": ("date", "entry date"),
+    "due_date": ("date", "due date (the entry date: documents carry no due date yet)"),
+    "piece": ("code", "piece (invoice / credit-note) number"),
+    "reference": ("text", "document reference"),
+    "label": ("text", "entry label"),
+    "line_label": ("text", "line label"),
+    "account": ("code", "general account (padded per account_padding)"),
+    "account_label": ("text", "auxiliary name on third-party lines, else the line label"),
+    "aux": ("code", "auxiliary (third-party) account, blank if none"),
+    "aux_name": ("text", "auxiliary account name"),
+    "account_or_aux": ("code", "the auxiliary account if any, else the general account"),
+    "debit": ("amount", "debit amount (0 on credit lines)"),
+    "credit": ("amount", "credit amount (0 on debit lines)"),
+    "amount": ("amount", "unsigned amount, with `sense`"),
+    "signed_amount": ("amount", "debit positive, credit negative"),
+    "amount_cents": ("number", "unsigned amount in cents, no decimal mark"),
+    "sense": ("code", "sense_debit or sense_credit (D / C)"),
+    "currency": ("code", "the entry's (book) currency"),
+    "currency_amount": ("amount", "signed amount in the foreign currency, blank if none"),
+    "line_currency": ("code", "the foreign currency, blank if none"),
+    "tax_code": ("code", "tax code of the line"),
+    "tax_rate": ("number", "tax rate in percent"),
+    "analytic": ("code", "analytic code"),
+    "payment_method": ("code", "payment method of the entry"),
+    "document_key": ("code", "document key (traceability to the shop)"),
+    "document_kind": ("code", "sale, refund or payment"),
+    "entry_number": ("number", "1, 2, 3… per entry in the file"),
+    "line_number": ("number", "1, 2, 3… per line in the file"),
+    "literal": ("literal", "the column's fixed `value`"),
+}
+
+CUSTOMER_FIELDS: dict[str, tuple[FieldKind, str]] = {
+    "aux": ("code", "auxiliary (customer) account"),
+    "aux_name": ("text", "customer name"),
+    "account": ("code", "collective account the auxiliary belongs to (e.g. 411000)"),
+    "currency": ("code", "currency of the first entry referencing the customer"),
+    "date": ("date", "date of the first entry referencing the customer"),
+    "document_key": ("code", "first document referencing the customer"),
+    "literal": ("literal", "the column's fixed `value`"),
+}
+
+# Fields the customers file will carry once entries hold them (a later extension).
+LATER_CUSTOMER_FIELDS = ("address", "postcode", "city", "country", "email", "vat_number")
+
+FILE_KINDS = ("sales", "refunds", "payments", "customers")
+
+Truncate = Literal["error", "right", "left"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a layout: what it holds and, for fixed width, how it is laid out.
+
+    ``width`` is the column width of a fixed-width layout and the maximum length in a separated
+    one.  ``truncate`` says what to do with a longer value: ``error`` (refuse), ``right`` (keep
+    the start) or ``left`` (keep the end); unset, labels follow the profile's
+    ``truncate_labels`` and everything else is refused.
+    """
+
+    field: str
+    value: str = ""
+    width: int | None = None
+    align: Literal["left", "right"] = "left"
+    pad: str = " "
+    date_format: str | None = None
+    header: str | None = None
+    quoted: bool = False
+    truncate: Truncate | None = None
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """A complete text layout.  ``separator=None`` means fixed width (every column has a width)."""
+
+    name: str = "text"
+    columns: tuple[Column, ...] = ()
+    separator: str | None = ";"
+    quoting: Literal["minimal", "all", "none"] = "minimal"
+    quote_char: str = '"'
+    decimal_mark: str = ","
+    date_format: str = "%d/%m/%Y"
+    encoding: str = "utf-8"
+    on_unencodable: Literal["transliterate", "refuse"] = "transliterate"
+    line_ending: str = "\r\n"
+    header: bool = False
+    sense_debit: str = "D"
+    sense_credit: str = "C"
+    account_padding: int | None = None
+    account_pad_char: str = "0"
+    numeric_accounts: bool = False
+    label_max: int | None = None
+    truncate_labels: bool = True
+    journal_map: Mapping[str, str] = field(default_factory=dict)
+    foreign_currency: Literal["error", "ignore"] = "error"
+    neutralise_formulas: bool = True
+    file_names: Mapping[str, str] = field(default_factory=dict)
+    kind: Literal["entries", "customers"] = "entries"
+    verified: bool = False
+    """True once a real import into the target software has accepted this layout."""
+
+    def __post_init__(self) -> None:
+        catalogue = CUSTOMER_FIELDS if self.kind == "customers" else LINE_FIELDS
+        if not self.columns:
+            raise OptionError(f"profile {self.name!r}: no columns")
+        for col in self.columns:
+            if col.field not in catalogue:
+                later = " (not in entries yet: a later extension)" if (
+                    self.kind == "customers" and col.field in LATER_CUSTOMER_FIELDS
+                ) else did_you_mean(col.field, catalogue)  # fmt: skip
+                raise OptionError(f"profile {self.name!r}: unknown field {col.field!r}{later}")
+            if self.separator is None and not col.width:
+                raise OptionError(
+                    f"profile {self.name!r}: fixed-width column {col.field!r} needs a width"
+                )
+            if len(col.pad) != 1:
+                raise OptionError(f"profile {self.name!r}: pad must be one character")
+        if self.separator is not None and (not self.separator or self.separator in "\r\n"):
+            raise OptionError(f"profile {self.name!r}: bad separator {self.separator!r}")
+        if self.separator is not None and self.separator == self.quote_char:
+            raise OptionError(f"profile {self.name!r}: separator and quote_char are the same")
+        if self.quoting not in ("minimal", "all", "none"):
+            raise OptionError(f"profile {self.name!r}: quoting must be minimal, all or none")
+        if self.decimal_mark not in (".", ","):
+            raise OptionError(f"profile {self.name!r}: decimal_mark must be '.' or ','")
+        if self.foreign_currency not in ("error", "ignore"):
+            raise OptionError(f"profile {self.name!r}: foreign_currency must be error or ignore")
+        Transcoder(self.encoding, self.on_unencodable)  # checks both
+        for kind, template in self.file_names.items():
+            if kind not in FILE_KINDS:
+                raise OptionError(
+                    f"profile {self.name!r}: file_names has no kind {kind!r}"
+                    f"{did_you_mean(kind, FILE_KINDS)} (kinds: {', '.join(FILE_KINDS)})"
+                )
+            FileNameTemplate(template)
+
+    @property
+    def fixed_width(self) -> bool:
+        return self.separator is None
+
+    def has_field(self, name: str) -> bool:
+        return any(col.field == name for col in self.columns)
+
+
+# --- profile files (TOML) ------------------------------------------------------------------
+
+PROFILE_KEYS = tuple(f.name for f in fields(TextProfile))
+COLUMN_KEYS = tuple(f.name for f in fields(Column))
+
+
+def profile_from_mapping(
+    data: Mapping[str, Any], base: TextProfile | None = None, where: str = "profile"
+) -> TextProfile:
+    """A profile from a mapping (TOML table or options), on top of ``base`` if given.
+
+    Unknown keys are :class:`OptionError` with a did-you-mean; columns may be field names or
+    tables with :class:`Column`'s keys.
+    """
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in PROFILE_KEYS:
+            raise OptionError(f"{where}: unknown key {key!r}{did_you_mean(key, PROFILE_KEYS)}")
+        if key == "columns":
+            value = tuple(_column(c, f"{where}: columns[{i}]") for i, c in enumerate(value))
+        elif key in ("journal_map", "file_names"):
+            if not isinstance(value, Mapping):
+                raise OptionError(f"{where}: {key} must be a table")
+            value = dict(value)
+        else:
+            expected = {f.name: f.type for f in fields(TextProfile)}[key]
+            _check_type(key, value, str(expected), where)
+        changes[key] = value
+    try:
+        return TextProfile(**changes) if base is None else replace(base, **changes)
+    except OptionError as err:
+        raise OptionError(f"{where}: {err}") from None
+
+
+def _check_type(key: str, value: Any, expected: str, where: str) -> None:
+    """Check a TOML value against the field's annotation (``bool``, ``int | None``, ``str``…)."""
+    if value is None and "None" in expected:
+        return
+    if expected == "bool":
+        ok, what = isinstance(value, bool), "true or false"
+    elif expected.startswith("int"):
+        ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    else:
+        ok, what = isinstance(value, str), "a string"
+    if not ok:
+        raise OptionError(f"{where}: {key} must be {what}")
+
+
+def _column(spec: Any, where: str) -> Column:
+    if isinstance(spec, str):
+        return Column(field=spec)
+    if isinstance(spec, Column):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise OptionError(f"{where}: a column is a field name or a table")
+    for key in spec:
+        if key not in COLUMN_KEYS:
+            raise OptionError(f"{where}: unknown key {key!r}{did_you_mean(key, COLUMN_KEYS)}")
+    if "field" not in spec:
+        raise OptionError(f"{where}: a column table needs `field`")
+    return Column(**spec)
+
+
+def load_profile(path: str | Path) -> TextProfile:
+    """Read a TOML profile: top-level keys of :class:`TextProfile`, plus ``base`` to start
+    from a predefined layout (``base = "ebp"``).  Errors name the file and the key."""
+    from postingrules.formats.layouts import LAYOUTS
+
+    where = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise OptionError(f"{where}: {err}") from None
+    base = None
+    if "base" in data:
+        base_name = data.pop("base")
+        if base_name not in LAYOUTS:
+            raise OptionError(
+                f"{where}: unknown base layout {base_name!r}{did_you_mean(base_name, LAYOUTS)}"
+            )
+        base = LAYOUTS[base_name]
+    return profile_from_mapping(data, base, where)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+Getter = Callable[[Entry, EntryLine, int, int], str]
+
+
+class TextExport(Format):
+    """Any :class:`TextProfile`; the registered ``text`` format uses :data:`DEFAULT_PROFILE`."""
+
+    name: ClassVar[str] = "text"
+    summary: ClassVar[str] = "customisable text export (fields, separator, amounts, encoding…)"
+    extension: ClassVar[str] = ".txt"
+    layout: ClassVar[TextProfile]
+    option_defaults: ClassVar[dict[str, Any]] = {
+        "profile": None,
+        "profile_file": None,
+        **{key: None for key in PROFILE_KEYS},
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "layout" in cls.__dict__:  # declarative properties come from the layout
+            _declare(cls, cls.layout)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        opts = self.options
+        profile: TextProfile = opts["profile"] or self.layout
+        if opts["profile_file"]:
+            profile = load_profile(opts["profile_file"])
+        overrides = {k: v for k, v in opts.items() if k in PROFILE_KEYS and v is not None}
+        if overrides:
+            profile = profile_from_mapping(overrides, profile, f"format {self.name!r} options")
+        expected = "customers" if self.layout.kind == "customers" else "entries"
+        if profile.kind != expected:
+            raise OptionError(f"format {self.name!r} needs a profile of kind {expected!r}")
+        self.profile = profile
+        _declare(self, profile)
+        self._transcoder = Transcoder(profile.encoding, profile.on_unencodable)
+        catalogue = CUSTOMER_FIELDS if profile.kind == "customers" else LINE_FIELDS
+        self._kinds = [catalogue[col.field][0] for col in profile.columns]
+        self._getters = [self._getter(col) for col in profile.columns]
+
+    # -- field getters ----------------------------------------------------------------------
+
+    def _amount(self, value: Decimal) -> str:
+        text = f"{value:.2f}"
+        return text.replace(".", ",") if self.profile.decimal_mark == "," else text
+
+    def _account(self, account: str, entry: Entry, n: int) -> str:
+        p = self.profile
+        if p.numeric_accounts and not account.isdigit():
+            raise FormatError(f"account {account!r} must be digits only in {p.name}",
+                              document_key=entry.document_key, field=f"lines[{n}].account")  # fmt: skip
+        if p.account_padding and len(account) < p.account_padding:
+            account = account.ljust(p.account_padding, p.account_pad_char)
+        return account
+
+    def _getter(self, col: Column) -> Getter:
+        p = self.profile
+        date_format = col.date_format or p.date_format
+        journal_map = p.journal_map
+        amount = self._amount
+        name = col.field
+        getters: dict[str, Getter] = {
+            "journal": lambda e, ln, i, n: journal_map.get(e.journal, e.journal),
+            "journal_label": lambda e, ln, i, n: e.journal_label or e.journal,
+            "date": lambda e, ln, i, n: e.date.strftime(date_format),
+            "due_date": lambda e, ln, i, n: e.date.strftime(date_format),
+            "piece": lambda e, ln, i, n: e.piece,
+            "reference": lambda e, ln, i, n: e.reference,
+            "label": lambda e, ln, i, n: e.label,
+            "line_label": lambda e, ln, i, n: ln.label,
+            "account": lambda e, ln, i, n: self._account(ln.account, e, n),
+            "account_label": lambda e, ln, i, n: (ln.aux_name or ln.aux or ln.label)
+            if ln.aux else ln.label,
+            "aux": lambda e, ln, i, n: ln.aux or "",
+            "aux_name": lambda e, ln, i, n: ln.aux_name or "",
+            "account_or_aux": lambda e, ln, i, n: ln.aux or self._account(ln.account, e, n),
+            "debit": lambda e, ln, i, n: amount(ln.debit),
+            "credit": lambda e, ln, i, n: amount(ln.credit),
+            "amount": lambda e, ln, i, n: amount(abs(ln.debit - ln.credit)),
+            "signed_amount": lambda e, ln, i, n: amount(ln.debit - ln.credit),
+            "amount_cents": lambda e, ln, i, n: str(int(abs(ln.debit - ln.credit) * 100)),
+            "sense": lambda e, ln, i, n: p.sense_debit if ln.debit >= ln.credit
+            else p.sense_credit,
+            "currency": lambda e, ln, i, n: e.currency,
+            "currency_amount": lambda e, ln, i, n: "" if ln.currency_amount is None
+            else amount(ln.currency_amount),
+            "line_currency": lambda e, ln, i, n: ln.currency or "",
+            "tax_code": lambda e, ln, i, n: ln.tax_code or "",
+            "tax_rate": lambda e, ln, i, n: "" if ln.tax_rate is None
+            else f"{ln.tax_rate:f}".replace(".", p.decimal_mark),
+            "analytic": lambda e, ln, i, n: ln.analytic or "",
+            "payment_method": lambda e, ln, i, n: e.payment_method or "",
+            "document_key": lambda e, ln, i, n: e.document_key,
+            "document_kind": lambda e, ln, i, n: e.document_kind,
+            "entry_number": lambda e, ln, i, n: str(i),
+            "line_number": lambda e, ln, i, n: str(n),
+            "literal": lambda e, ln, i, n: col.value,
+        }  # fmt: skip
+        return getters[name]
+
+    # -- one field, one line -----------------------------------------------------------------
+
+    def _field(self, value: str, col: Column, kind: FieldKind, entry: Entry, where: str) -> str:
+        p = self.profile
+        if kind in ("text", "code", "literal"):
+            value = clean_text(value)
+            if kind != "literal" and p.separator is not None and p.neutralise_formulas:
+                value = neutralise_formula(value)
+        value = self._transcoder.text(value, entry.document_key, where)
+        limit = col.width
+        if kind == "text" and p.label_max and (limit is None or p.label_max < limit):
+            limit = p.label_max
+        if limit is not None and len(value) > limit:
+            mode = col.truncate or ("right" if kind == "text" and p.truncate_labels else "error")
+            if mode == "error":
+                raise FormatError(
+                    f"{value!r} is longer than {limit} characters (set truncate to allow)",
+                    document_key=entry.document_key, field=where,
+                )  # fmt: skip
+            value = value[:limit] if mode == "right" else value[-limit:]
+        if p.separator is None:
+            assert col.width is not None
+            return value.rjust(col.width, col.pad) if col.align == "right" else value.ljust(
+                col.width, col.pad
+            )
+        if p.quoting == "all" or col.quoted:
+            return self._quote(value)
+        q, sep = p.quote_char, p.separator
+        if sep in value or q in value:
+            if p.quoting == "none":
+                raise FormatError(
+                    f"{value!r} holds the separator or quote and quoting is 'none'",
+                    document_key=entry.document_key, field=where,
+                )  # fmt: skip
+            return self._quote(value)
+        return value
+
+    def _quote(self, value: str) -> str:
+        q = self.profile.quote_char
+        return q + value.replace(q, q + q) + q
+
+    def _row(self, entry: Entry, line: EntryLine, i: int, n: int, where: str) -> str:
+        parts = [
+            self._field(get(entry, line, i, n), col, kind, entry, f"{where}.{col.field}")
+            for get, col, kind in zip(self._getters, self.profile.columns, self._kinds, strict=True)
+        ]
+        return ("" if self.profile.separator is None else self.profile.separator).join(parts)
+
+    def header_line(self) -> str:
+        p = self.profile
+        titles = [col.header or col.field for col in p.columns]
+        if p.separator is None:
+            return "".join(
+                t[: c.width].ljust(c.width or 0) for t, c in zip(titles, p.columns, strict=True)
+            )
+        return p.separator.join(titles)
+
+    def _check_entry(self, entry: Entry) -> None:
+        if entry.total_debit != entry.total_credit:
+            raise FormatError(
+                f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
+                document_key=entry.document_key, field="lines",
+            )  # fmt: skip
+        if self.profile.foreign_currency == "error" and not self.profile.has_field(
+            "currency_amount"
+        ):
+            for n, line in enumerate(entry.lines, 1):
+                if line.currency_amount is not None:
+                    raise FormatError(
+                        f"{self.profile.name} has no column for the foreign amount "
+                        f"({line.currency_amount} {line.currency}); set foreign_currency = "
+                        "'ignore' to write book-currency amounts only",
+                        document_key=entry.document_key, field=f"lines[{n}].currency_amount",
+                    )  # fmt: skip
+
+    def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
+        p = self.profile
+        encoding, eol = self._transcoder.encoding, p.line_ending
+        if p.header:
+            out.write((self.header_line() + eol).encode(encoding))
+        count = 0
+        n = 0
+        for count, entry in enumerate(entries, 1):
+            self._check_entry(entry)
+            rows = []
+            for k, line in enumerate(entry.lines, 1):
+                n += 1
+                rows.append(self._row(entry, line, count, n, f"lines[{k}]"))
+            out.write((eol.join(rows) + eol).encode(encoding))
+        return count
+
+    # -- reading back (round trips, checks) ------------------------------------------------
+
+    def read_rows(self, data: bytes) -> Iterator[dict[str, str]]:
+        """Rows of a file written with this profile, as {field: value} (literals left out;
+        a field that appears twice keeps its first value)."""
+        p = self.profile
+        text = data.decode(self._transcoder.encoding)
+        lines = text.split(p.line_ending)
+        if lines and lines[-1] == "":
+            lines.pop()
+        if p.header:
+            lines = lines[1:]
+        if p.separator is None:
+            for raw in lines:
+                row: dict[str, str] = {}
+                pos = 0
+                for col in p.columns:
+                    width = col.width or 0
+                    row.setdefault(col.field, raw[pos : pos + width].strip())
+                    pos += width
+                row.pop("literal", None)
+                yield row
+            return
+        reader = csv.reader(
+            io.StringIO("\n".join(lines)),
+            delimiter=p.separator,
+            quotechar=p.quote_char,
+            quoting=csv.QUOTE_NONE if p.quoting == "none" else csv.QUOTE_MINIMAL,
+        )
+        for values in reader:
+            row = {}
+            for col, value in zip(p.columns, values, strict=True):
+                row.setdefault(col.field, value)
+            row.pop("literal", None)
+            yield row
+
+
+def _declare(target: Any, profile: TextProfile) -> None:
+    """Copy a profile's layout onto the format's declarative properties."""
+    target.columns = tuple(col.field for col in profile.columns)
+    target.separator = profile.separator
+    target.decimal_mark = profile.decimal_mark
+    target.date_format = profile.date_format
+    target.encoding = profile.encoding
+    target.line_ending = profile.line_ending
+    target.header = profile.header
+    target.fixed_width = profile.fixed_width
+    widths = [c.width for c in profile.columns if c.field in ("label", "line_label") and c.width]
+    target.max_label_length = min([*widths, *([profile.label_max] if profile.label_max else [])],
+                                  default=None)  # fmt: skip
+    target.alphanumeric_accounts = not profile.numeric_accounts
+    target.aux_accounts = profile.has_field("aux") or profile.has_field("account_or_aux")
+

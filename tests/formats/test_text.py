@@ -1,0 +1,247 @@
+"""Customisable text export and the predefined layouts: golden references, snapshots, round
+trips, profile files and refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sample_entries import ENTRIES, JOURNAL_MAP, ORDER5
+
+from postingrules import formats
+from postingrules.formats import FormatError, OptionError, TextExport, load_profile
+from postingrules.formats.layouts import LAYOUTS
+from postingrules.formats.text import profile_from_mapping
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "formats" / "text"
+LAYOUT_NAMES = ("text", "ebp", "sage-coala", "ciel-ximport", "cegid", "quadratus")
+GOLDEN = {
+    "ebp": "worked-example-order5-ebp.txt",
+    "sage-coala": "worked-example-order5-sage-coala.txt",
+    "ciel-ximport": "worked-example-order5-ciel-XIMPORT.TXT",
+    "cegid": "worked-example-order5-cegid-simple.csv",
+    "quadratus": "worked-example-order5-quadratus.txt",
+}
+# The XIMPORT worked example names the sales account "Ventes marchandises 20%".
+ORDER5_TEXT = replace(
+    ORDER5,
+    lines=(ORDER5.lines[0], replace(ORDER5.lines[1], label="Ventes marchandises 20%"),
+           ORDER5.lines[2]),
+)  # fmt: skip
+
+
+def export(name: str, entries: Any, **options: Any) -> bytes:
+    out = io.BytesIO()
+    fmt = formats.get(name)(**options)
+    fmt.write(entries, out)
+    return out.getvalue()
+
+
+def options_for(name: str) -> dict[str, Any]:
+    """What the sample entries need: two-letter journals, and book amounts only where a
+    layout has no foreign-amount column."""
+    opts: dict[str, Any] = {"journal_map": JOURNAL_MAP}
+    if name != "text":
+        opts["foreign_currency"] = "ignore"
+    return opts
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_worked_example_is_byte_identical(name: str, reference: Path) -> None:
+    golden = (reference / "text-exports" / GOLDEN[name]).read_bytes()
+    assert export(name, [ORDER5_TEXT], journal_map=JOURNAL_MAP) == golden
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+def test_all_entries_snapshot(name: str, snapshot: Any) -> None:
+    data = export(name, ENTRIES, **options_for(name))
+    snapshot.snapshot_dir = SNAPSHOTS
+    snapshot.assert_match(data, f"{name}.txt")
+
+
+@pytest.mark.parametrize("name", ["ciel-ximport", "quadratus"])
+def test_fixed_width_lines_have_the_documented_length(name: str) -> None:
+    data = export(name, ENTRIES, **options_for(name))
+    width = {"ciel-ximport": 142, "quadratus": 231}[name]
+    lines = data.split(b"\r\n")[:-1]
+    assert len(lines) == sum(len(e.lines) for e in ENTRIES)
+    assert {len(line) for line in lines} == {width}
+    assert data.isascii()
+
+
+def _signed(row: dict[str, str], mark: str) -> Decimal:
+    def dec(value: str) -> Decimal:
+        return Decimal(value.replace(mark, ".")) if value else Decimal(0)
+
+    if "debit" in row:
+        return dec(row["debit"]) - dec(row["credit"])
+    cents = row.get("amount_cents")
+    amount = Decimal(cents) / 100 if cents else dec(row["amount"])
+    return amount if row["sense"] == "D" else -amount
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+def test_round_trip_recovers_accounts_amounts_dates(name: str) -> None:
+    fmt = formats.get(name)(**options_for(name))
+    assert isinstance(fmt, TextExport)
+    out = io.BytesIO()
+    fmt.write(ENTRIES, out)
+    rows = list(fmt.read_rows(out.getvalue()))
+    expected = [(e.date, ln.account, ln.debit - ln.credit) for e in ENTRIES for ln in e.lines]
+    pattern = fmt.profile.date_format
+    got = [
+        (dt.datetime.strptime(r["date"], pattern).date(), r["account"],
+         _signed(r, fmt.profile.decimal_mark))
+        for r in rows
+    ]  # fmt: skip
+    assert got == expected
+    labels = [r["label"] for r in rows if "label" in r]
+    assert all(label.lstrip("'") for label in labels)
+
+
+def test_formula_neutralised_in_separated_layouts_only() -> None:
+    text = export("text", ENTRIES, **options_for("text")).decode()
+    assert ";'=Crème brûlée œuf «spécial»;" in text
+    ebp = export("ebp", ENTRIES, **options_for("ebp")).decode("cp1252")
+    assert ',"\'=Crème brûlée œuf «spécial»",' in ebp
+    quadratus = export("quadratus", ENTRIES, **options_for("quadratus")).decode("ascii")
+    assert "=Creme brulee oeuf \"" in quadratus
+
+
+def test_quoting_when_a_value_holds_the_separator() -> None:
+    entry = replace(ORDER5, label='Cde; "urgent"')
+    text = export("text", [entry]).decode()
+    assert ';"Cde; ""urgent""";' in text
+    with pytest.raises(FormatError, match="quoting is 'none'") as err:
+        export("text", [entry], quoting="none")
+    assert err.value.field == "lines[1].label"
+
+
+def test_amount_styles_and_padding() -> None:
+    columns = ["account", "signed_amount", "amount", "sense", "debit", "credit"]
+    text = export("text", [ORDER5], columns=columns, header=False, decimal_mark=".",
+                  account_padding=8, separator="\t").decode()  # fmt: skip
+    assert text.split("\r\n")[:2] == [
+        "41100000\t20.90\t20.90\tD\t20.90\t0.00",
+        "70720000\t-17.42\t17.42\tC\t0.00\t17.42",
+    ]
+
+
+def test_label_truncation_is_configured_not_silent() -> None:
+    long = replace(ORDER5, label="L" * 50)
+    assert '"' + "L" * 40 + '"' in export("ebp", [long], journal_map=JOURNAL_MAP).decode()
+    with pytest.raises(FormatError, match="longer than 40") as err:
+        export("ebp", [long], journal_map=JOURNAL_MAP, truncate_labels=False)
+    assert (err.value.document_key, err.value.field) == (ORDER5.document_key, "lines[1].label")
+    assert "L" * 10 + ";" in export("text", [long], label_max=10).decode()
+
+
+def test_code_too_long_for_its_column_is_refused() -> None:
+    with pytest.raises(FormatError, match="longer than 2") as err:
+        export("quadratus", [ORDER5])  # journal VTE without journal_map
+    assert err.value.field == "lines[1].journal"
+    long_account = replace(ORDER5, lines=(replace(ORDER5.lines[0], account="411000001"),
+                                          *ORDER5.lines[1:]))  # fmt: skip
+    with pytest.raises(FormatError, match="longer than 8"):
+        export("quadratus", [long_account], journal_map=JOURNAL_MAP)
+
+
+def test_letters_refused_in_numeric_only_layout() -> None:
+    entry = replace(ORDER5, lines=(replace(ORDER5.lines[0], account="411WEB"), *ORDER5.lines[1:]))
+    with pytest.raises(FormatError, match="digits only") as err:
+        export("sage-coala", [entry], numeric_accounts=True)
+    assert err.value.field == "lines[1].account"
+
+
+def test_foreign_currency_without_column_is_refused() -> None:
+    usd = next(e for e in ENTRIES if e.document_key == "shop:order:1002")
+    with pytest.raises(FormatError, match="no column for the foreign amount") as err:
+        export("cegid", [usd])
+    assert err.value.field == "lines[1].currency_amount"
+
+
+def test_unbalanced_entry_refused() -> None:
+    broken = replace(ORDER5, lines=ORDER5.lines[:2])
+    with pytest.raises(FormatError, match="not balanced"):
+        export("text", [broken])
+
+
+def test_untransliterable_character_refused_in_ascii_layout() -> None:
+    with pytest.raises(FormatError, match="no transliteration") as err:
+        export("cegid", [replace(ORDER5, label="Tokyo 東京")], journal_map=JOURNAL_MAP)
+    assert err.value.field == "lines[1].label"
+
+
+def test_profile_file_from_a_base_layout(tmp_path: Path) -> None:
+    path = tmp_path / "cabinet.toml"
+    path.write_text(
+        'base = "ebp"\nseparator = ";"\nheader = true\n'
+        'columns = ["date", "journal", "account", {field = "label", width = 12}, "amount", '
+        '"sense"]\n[journal_map]\nVTE = "VT"\n[file_names]\nsales = "ventes_{date:%Y%m%d}.txt"\n',
+        encoding="utf-8",
+    )
+    profile = load_profile(path)
+    assert profile.separator == ";" and profile.encoding == "cp1252"
+    text = export("text", [ORDER5], profile_file=str(path)).decode("cp1252")
+    assert text.split("\r\n")[:2] == [
+        "date;journal;account;label;amount;sense",
+        '14032025;VT;411000;Cde web 5 KH;20.90;D',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('seperator = ";"\ncolumns = ["date"]', "did you mean 'separator'"),
+        ('columns = ["date", "acount"]', "did you mean 'account'"),
+        ('columns = [{field = "date", widht = 3}]', "did you mean 'width'"),
+        ('base = "epb"', "did you mean 'ebp'"),
+        ('columns = ["date"]\nheader = "yes"', "header must be true or false"),
+        ('columns = ["date"]\n[file_names]\nsale = "v.txt"', "did you mean 'sales'"),
+        ('columns = ["date"]\n[file_names]\nsales = "../v.txt"', "'/' is not allowed"),
+        ('columns = ["date"]\nencoding = "klingon"', "unknown encoding"),
+        ('columns = ["date"]\nseparator = ";;', "Unterminated string"),
+        ('columns = [{field = "date"}]\nseparator = false', "must be a string"),
+    ],
+)
+def test_bad_profile_files_are_reported(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(OptionError, match=message) as err:
+        load_profile(path)
+    assert str(path) in str(err.value)
+
+
+def test_fixed_width_profile_needs_widths() -> None:
+    with pytest.raises(OptionError, match="needs a width"):
+        profile_from_mapping({"columns": ["date"], "separator": None}, LAYOUTS["text"])
+
+
+def test_unknown_option_suggests() -> None:
+    with pytest.raises(OptionError, match="did you mean 'decimal_mark'"):
+        formats.get("ebp")(decimal_marc=",")
+
+
+def test_customers_file(snapshot: Any) -> None:
+    data = export("customers", ENTRIES)
+    assert data.decode().split("\r\n") == [
+        "CompteAux;Nom;Collectif",
+        "CLIENTWEB;CLIENT WEB;411000",
+        "C000042;ACME GMBH;411000",
+        "C000077;Hélène Dupré;411000",
+        "",
+    ]
+    snapshot.snapshot_dir = SNAPSHOTS
+    snapshot.assert_match(data, "customers.txt")
+
+
+def test_customers_file_refuses_fields_entries_do_not_hold() -> None:
+    with pytest.raises(OptionError, match="later extension"):
+        formats.get("customers")(columns=["aux", "email"])
+    with pytest.raises(OptionError, match="needs a profile of kind 'customers'"):
+        formats.get("customers")(profile=LAYOUTS["ebp"])
