@@ -12,3 +12,7 @@ import click
 @click.version_option(package_name="postingrules")
 def main() -> None:
     """Turn e-commerce shop documents into balanced accounting entries."""
+
+from postingrules.cli.formats import formats_command  # noqa: E402
+
+main.add_command(formats_command)

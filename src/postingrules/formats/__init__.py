@@ -10,6 +10,9 @@ from postingrules.formats.text import TextExport, TextProfile, load_profile
 for _fmt in (JsonLines, Fec, *LAYOUT_FORMATS, CustomersExport):
     register(_fmt)
 
+# The plain-text ledger and QuickBooks modules register themselves (``@register``) on import.
+from postingrules.formats import beancount, hledger, iif, qbo  # noqa: E402, F401
+
 __all__ = [
     "LAYOUTS",
     "CustomersExport",
