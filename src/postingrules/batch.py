@@ -1,0 +1,93 @@
+"""Running a ruleset over a stream of documents, keeping the score.
+
+Shared by ``preview``, ``export`` and the in-file tests: documents are read lazily, posted
+one at a time, and every outcome is counted so that nothing is ever silently dropped: an
+entry, a refusal (with its reason), a document left out by the filter, or an invalid one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from postingrules.model.documents import Payment, Refund, Sale
+from postingrules.model.entries import ZERO, Entry, Refusal, Skipped
+from postingrules.model.reader import BadDocument, read_all
+from postingrules.ruleset import Ruleset
+
+
+@dataclass
+class Tally:
+    """Counts and the set-aside documents of one run."""
+
+    available: int = 0
+    entries: int = 0
+    lines: int = 0
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    not_selected: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    invalid: list[BadDocument] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused or self.invalid)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "documents_available": self.available,
+            "documents_to_create": self.entries,
+            "lines_to_create": self.lines,
+            "total_debit": str(self.debit),
+            "total_credit": str(self.credit),
+            "refused": len(self.refused),
+            "left_out": len(self.skipped),
+            "invalid": len(self.invalid),
+            "not_selected": self.not_selected,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which documents the user asked for: key globs to select/exclude, statuses."""
+
+    select: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+
+    def wants(self, doc: Sale | Refund | Payment) -> bool:
+        if self.select and not any(fnmatch.fnmatchcase(doc.key, p) for p in self.select):
+            return False
+        if any(fnmatch.fnmatchcase(doc.key, p) for p in self.exclude):
+            return False
+        if self.statuses and not isinstance(doc, Payment) and doc.status not in self.statuses:
+            return False
+        return True
+
+
+def run(
+    ruleset: Ruleset, paths: Iterable[str], tally: Tally, selection: Selection = Selection()
+) -> Iterator[tuple[Sale | Refund | Payment, Entry]]:
+    """Yield (document, entry) for every posted document; record everything else in ``tally``."""
+    for item in read_all(paths):
+        tally.available += 1
+        if isinstance(item, BadDocument):
+            tally.invalid.append(item)
+            continue
+        if not selection.wants(item):
+            tally.not_selected += 1
+            continue
+        result = ruleset.post(item)
+        if isinstance(result, Entry):
+            tally.entries += 1
+            tally.lines += len(result.lines)
+            tally.debit += result.total_debit
+            tally.credit += result.total_credit
+            yield item, result
+        elif isinstance(result, Refusal):
+            tally.refused.append(result)
+        else:
+            tally.skipped.append(result)
