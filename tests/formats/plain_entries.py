@@ -44,12 +44,30 @@ SALE_FR = Entry(
     metadata={"order": "5"},
     lines=(
         _line("411000", debit="26.90", **WEB, provenance="customer (fr.rules:9)"),
-        _line("707200", credit="17.42", tax_code="C20", tax_rate=D("20"),
-              label="Ventes de marchandises TVA 20 %", provenance="vat FR,20 (fr.rules:13)"),
-        _line("708520", credit="5.00", tax_code="C20", tax_rate=D("20"),
-              label="Port TVA 20 %", provenance="shipping with vat (fr.rules:18)"),
-        _line("445720", credit="4.48", tax_code="C20", tax_rate=D("20"),
-              label="TVA collectée 20 %", provenance="vat FR,20 (fr.rules:13)"),
+        _line(
+            "707200",
+            credit="17.42",
+            tax_code="C20",
+            tax_rate=D("20"),
+            label="Ventes de marchandises TVA 20 %",
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
+        _line(
+            "708520",
+            credit="5.00",
+            tax_code="C20",
+            tax_rate=D("20"),
+            label="Port TVA 20 %",
+            provenance="shipping with vat (fr.rules:18)",
+        ),
+        _line(
+            "445720",
+            credit="4.48",
+            tax_code="C20",
+            tax_rate=D("20"),
+            label="TVA collectée 20 %",
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
     ),
 )
 
@@ -64,10 +82,20 @@ REFUND = Entry(
     document_kind="refund",
     currency="EUR",
     lines=(
-        _line("707200", debit="10.00", tax_code="C20", tax_rate=D("20"),
-              provenance="vat FR,20 (fr.rules:13)"),
-        _line("445720", debit="2.00", tax_code="C20", tax_rate=D("20"),
-              provenance="vat FR,20 (fr.rules:13)"),
+        _line(
+            "707200",
+            debit="10.00",
+            tax_code="C20",
+            tax_rate=D("20"),
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
+        _line(
+            "445720",
+            debit="2.00",
+            tax_code="C20",
+            tax_rate=D("20"),
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
         _line("411000", credit="12.00", **WEB, provenance="customer (fr.rules:9)"),
     ),
 )
@@ -102,10 +130,23 @@ SALE_USD = Entry(
     document_kind="sale",
     currency="EUR",
     lines=(
-        _line("411000", debit="101.45", aux="C0007", aux_name="John Doe",
-              currency_amount=D("110.00"), currency="USD"),
-        _line("707000", credit="101.45", tax_code="EXO", tax_rate=D("0"),
-              currency_amount=D("-110.00"), currency="USD", provenance="vat *,0 (fr.rules:16)"),
+        _line(
+            "411000",
+            debit="101.45",
+            aux="C0007",
+            aux_name="John Doe",
+            currency_amount=D("110.00"),
+            currency="USD",
+        ),
+        _line(
+            "707000",
+            credit="101.45",
+            tax_code="EXO",
+            tax_rate=D("0"),
+            currency_amount=D("-110.00"),
+            currency="USD",
+            provenance="vat *,0 (fr.rules:16)",
+        ),
     ),
 )
 
@@ -121,10 +162,20 @@ SALE_OSS = Entry(
     currency="EUR",
     lines=(
         _line("411000", debit="60.50", **WEB),
-        _line("707BE", credit="50.00", tax_code="OSS", tax_rate=D("21"),
-              provenance="vat EU,* (fr.rules:15)"),
-        _line("4457BE", credit="10.50", tax_code="OSS", tax_rate=D("21"),
-              provenance="vat EU,* (fr.rules:15)"),
+        _line(
+            "707BE",
+            credit="50.00",
+            tax_code="OSS",
+            tax_rate=D("21"),
+            provenance="vat EU,* (fr.rules:15)",
+        ),
+        _line(
+            "4457BE",
+            credit="10.50",
+            tax_code="OSS",
+            tax_rate=D("21"),
+            provenance="vat EU,* (fr.rules:15)",
+        ),
     ),
 )
 
@@ -140,8 +191,13 @@ SALE_B2B = Entry(
     currency="EUR",
     lines=(
         _line("411000", debit="500.00", aux="ACME-DE", aux_name="ACME GmbH"),
-        _line("707100", credit="500.00", tax_code="AUTOLIQ", tax_rate=D("0"),
-              provenance="rule Intra-EU B2B: reverse charge (fr.rules:30)"),
+        _line(
+            "707100",
+            credit="500.00",
+            tax_code="AUTOLIQ",
+            tax_rate=D("0"),
+            provenance="rule Intra-EU B2B: reverse charge (fr.rules:30)",
+        ),
     ),
 )
 
@@ -177,10 +233,22 @@ SALE_TEXT = Entry(
     metadata={"order": "11"},
     lines=(
         _line("411000", debit="28.80", aux="ZOE", aux_name='@Éloïse "Zoé" O\'Brien, Café'),
-        _line("707200", credit="24.00", tax_code="C20", tax_rate=D("20"),
-              label="=HYPERLINK(\"http://x\")", provenance="vat FR,20 (fr.rules:13)"),
-        _line("445720", credit="4.80", tax_code="C20", tax_rate=D("20"),
-              label="-TVA 20 %", provenance="vat FR,20 (fr.rules:13)"),
+        _line(
+            "707200",
+            credit="24.00",
+            tax_code="C20",
+            tax_rate=D("20"),
+            label='=HYPERLINK("http://x")',
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
+        _line(
+            "445720",
+            credit="4.80",
+            tax_code="C20",
+            tax_rate=D("20"),
+            label="-TVA 20 %",
+            provenance="vat FR,20 (fr.rules:13)",
+        ),
     ),
 )
 
@@ -203,7 +271,14 @@ ORDER5 = Entry(
 )
 
 ENTRIES: tuple[Entry, ...] = (
-    SALE_FR, PAYMENT, REFUND, SALE_USD, SALE_OSS, SALE_B2B, SALE_GAP, SALE_TEXT,
+    SALE_FR,
+    PAYMENT,
+    REFUND,
+    SALE_USD,
+    SALE_OSS,
+    SALE_B2B,
+    SALE_GAP,
+    SALE_TEXT,
 )
 
 

@@ -68,7 +68,9 @@ def test_balances_read_by_beancount_equal_entry_sums() -> None:
             for posting in txn.postings:
                 weight = convert.get_weight(posting)
                 assert weight.currency == "EUR"
-                balances[posting.account] = balances.get(posting.account, Decimal(0)) + weight.number
+                balances[posting.account] = (
+                    balances.get(posting.account, Decimal(0)) + weight.number
+                )
     fmt = Beancount()
     expected: dict[str, Decimal] = {}
     for entry in ENTRIES:

@@ -58,7 +58,7 @@ def test_formula_starts_are_neutralised_and_encoding_is_cp1252() -> None:
     text = render((SALE_TEXT,)).decode("cp1252")
     rows = [row.split("\t") for row in text.split("\r\n")]
     assert rows[3][5] == "'@Éloïse \"Zoé\" O'Brien, Café"  # NAME
-    assert rows[4][8] == "'=HYPERLINK(\"http://x\")"  # MEMO
+    assert rows[4][8] == '\'=HYPERLINK("http://x")'  # MEMO
     assert rows[5][8] == "'-TVA 20 %"
     assert rows[5][6] == "-4.80"  # amounts are numbers, never neutralised
 
@@ -78,7 +78,8 @@ def test_quickbooks_limits_are_located_errors() -> None:
         render((long_piece,))
     assert info.value.field == "piece"
     long_name = dataclasses.replace(
-        SALE_FR, lines=(dataclasses.replace(SALE_FR.lines[0], aux_name="N" * 42), *SALE_FR.lines[1:])
+        SALE_FR,
+        lines=(dataclasses.replace(SALE_FR.lines[0], aux_name="N" * 42), *SALE_FR.lines[1:]),
     )
     with pytest.raises(FormatError, match="41 characters"):
         render((long_name,))

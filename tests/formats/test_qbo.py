@@ -19,7 +19,10 @@ from postingrules.model.entries import Entry
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "formats" / "qbo"
 REFERENCE = (
     Path(__file__).resolve().parents[2].parent
-    / "shared" / "reference" / "formats" / "quickbooks-online"
+    / "shared"
+    / "reference"
+    / "formats"
+    / "quickbooks-online"
 )
 # The placeholders the worked examples use instead of a real company's Ids.
 PLACEHOLDER_IDS: dict[str, Any] = {
@@ -49,8 +52,10 @@ def test_golden(snapshot, edition: str) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("edition", "reference"),
-    [("FR", "worked-example-order5-journalentry-fr-gb-ca.json"),
-     ("US", "worked-example-order5-journalentry-us.json")],
+    [
+        ("FR", "worked-example-order5-journalentry-fr-gb-ca.json"),
+        ("US", "worked-example-order5-journalentry-us.json"),
+    ],
 )
 def test_worked_example_is_reproduced(edition: str, reference: str) -> None:
     expected = json.loads((REFERENCE / reference).read_text(), parse_float=Decimal)
@@ -74,8 +79,7 @@ def test_round_trip_us_recovers_every_line() -> None:
         assert body["TxnDate"] == entry.date.isoformat()
         assert body["DocNumber"] == entry.piece
         assert [
-            (li["JournalEntryLineDetail"]["AccountRef"]["value"], signed(li))
-            for li in body["Line"]
+            (li["JournalEntryLineDetail"]["AccountRef"]["value"], signed(li)) for li in body["Line"]
         ] == [(line.account, line.debit - line.credit) for line in entry.lines]
 
 
@@ -85,8 +89,7 @@ def test_round_trip_global_model_recovers_lines_and_tax(edition: str) -> None:
         assert body["TxnDate"] == entry.date.isoformat()
         kept = [line for line in entry.lines if not line.account.startswith("445")]
         assert [
-            (li["JournalEntryLineDetail"]["AccountRef"]["value"], signed(li))
-            for li in body["Line"]
+            (li["JournalEntryLineDetail"]["AccountRef"]["value"], signed(li)) for li in body["Line"]
         ] == [(line.account, line.debit - line.credit) for line in kept]
         vat = [line for line in entry.lines if line.account.startswith("445")]
         tax = body.get("TxnTaxDetail", {"TotalTax": Decimal(0), "TaxLine": []})
@@ -101,7 +104,9 @@ def test_round_trip_global_model_recovers_lines_and_tax(edition: str) -> None:
             ]
             assert sum(shares) == tax_line["Amount"]
         # QuickBooks adds the tax on the taxable lines' side: the entry then balances.
-        taxable_side = [signed(li) for li in body["Line"] if "TaxAmount" in li["JournalEntryLineDetail"]]
+        taxable_side = [
+            signed(li) for li in body["Line"] if "TaxAmount" in li["JournalEntryLineDetail"]
+        ]
         tax_sign = -1 if taxable_side and taxable_side[0] < 0 else 1
         assert sum(signed(li) for li in body["Line"]) + tax_sign * tax["TotalTax"] == 0
         journal_refs = ["JournalCodeRef" in li["JournalEntryLineDetail"] for li in body["Line"]]

@@ -83,8 +83,15 @@ _ROOT = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-
 _CODE = re.compile(r"[A-Za-z0-9-]+\Z")
 _TAG = re.compile(r"[A-Za-z0-9_/.-]+\Z")
 _META_KEY = re.compile(r"[a-z][a-zA-Z0-9_-]*\Z")
-ENTRY_META = ("document_key", "kind", "journal", "journal_label", "piece", "reference",
-              "payment_method")
+ENTRY_META = (
+    "document_key",
+    "kind",
+    "journal",
+    "journal_label",
+    "piece",
+    "reference",
+    "payment_method",
+)
 
 
 def _string(value: str) -> str:

@@ -162,9 +162,9 @@ class IifTransaction:
     lines: tuple[IifLine, ...]
 
 
-def read(data: bytes, encoding: str = "cp1252", date_format: str = "%m/%d/%Y") -> Iterator[
-    IifTransaction
-]:
+def read(
+    data: bytes, encoding: str = "cp1252", date_format: str = "%m/%d/%Y"
+) -> Iterator[IifTransaction]:
     """Transactions back from an IIF file, using its ``!TRNS``/``!SPL`` header lines."""
     columns: dict[str, list[str]] = {}
     block: list[dict[str, str]] = []

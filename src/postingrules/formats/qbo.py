@@ -85,7 +85,9 @@ class QuickBooksOnline(Format):
     """QuickBooks Online JournalEntry bodies (JSON Lines), US or global tax model."""
 
     name: ClassVar[str] = "qbo"
-    summary: ClassVar[str] = "QuickBooks Online JournalEntry JSON bodies, one per line (US/FR/GB/CA)"
+    summary: ClassVar[str] = (
+        "QuickBooks Online JournalEntry JSON bodies, one per line (US/FR/GB/CA)"
+    )
     extension: ClassVar[str] = ".jsonl"
     option_defaults: ClassVar[Mapping[str, Any]] = {
         "edition": "FR",
