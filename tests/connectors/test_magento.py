@@ -8,8 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fakes import Fault, LoopbackServer
 from fakes import magento as fake
 
+from postingrules.connectors._http import ShopHTTPError
+from postingrules.connectors.magento.client import (
+    BearerAuth,
+    MagentoClient,
+    OAuth1Auth,
+    auth_from_env,
+)
 from postingrules.connectors.magento.mapping import (
     Context,
     SetAside,
@@ -172,3 +180,93 @@ def test_currency_mismatch_is_set_aside(data):
     )
     assert documents == []
     assert aside[0].reason.startswith("currency mismatch: order in EUR, base EUR, books in CHF")
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+TOKEN = "integration-token-not-a-secret"
+OAUTH = ("ck-test", "cs-test", "at-test", "ats-test")
+
+
+@pytest.fixture
+def shop(data):
+    orders, invoices, memos = data
+    app = fake.FakeMagento(orders, invoices, memos, token=TOKEN, oauth=OAUTH)
+    with LoopbackServer(app) as server:
+        app.base_url = server.url
+        yield server
+
+
+def _client(server, retry, auth=None, page_size=2, timeout=2.0) -> MagentoClient:
+    return MagentoClient(
+        server.url, auth or BearerAuth(TOKEN), page_size=page_size, retry=retry, timeout=timeout
+    )
+
+
+def _expected(data) -> list:
+    """The documents mapped straight from the data (equal by value: 20.00 == 20.0 on the wire)."""
+    orders, invoices, memos = data
+    documents, _ = map_batch(invoices, memos, {o["entity_id"]: o for o in orders}, CTX)
+    return documents
+
+
+def test_fetch_pages_on_total_count_and_gets_every_document_once(shop, data, fast_retry):
+    with _client(shop, fast_retry) as client:
+        documents, aside = client.fetch(CTX)
+        stats = client.http.stats
+    assert aside == []
+    assert documents == _expected(data)
+    invoice_pages = [r for r in shop.requests if r.path.endswith("/invoices")]
+    # 10 invoices, pages of 2: exactly 5 requests, never a 6th (Magento would repeat page 5)
+    assert [r.query["searchCriteria[currentPage]"] for r in invoice_pages] == list("12345")
+    assert stats.retries == 0 and stats.pages == len(shop.requests)
+
+
+def test_oauth1_signed_requests_are_accepted_and_a_bad_secret_is_refused(shop, fast_retry):
+    with _client(shop, fast_retry, auth=OAuth1Auth(*OAUTH)) as client:
+        documents, _ = client.fetch(CTX, kinds=("sale",))
+    assert len(documents) == 10
+    wrong = OAuth1Auth("ck-test", "cs-WRONG", "at-test", "ats-test")
+    with _client(shop, fast_retry, auth=wrong) as client, pytest.raises(ShopHTTPError) as err:
+        client.fetch(CTX)
+    assert err.value.status == 401 and "cs-WRONG" not in str(err.value)
+
+
+def test_faults_are_retried_and_change_nothing(shop, data, fast_retry, sleeps):
+    shop.faults += [
+        Fault(path="/invoices", status=429, headers={"Retry-After": "3"}),
+        Fault(path="/invoices", status=500, body=b"<html>oops</html>"),
+        Fault(path="/creditmemos", delay=0.4),  # longer than the client's timeout
+        Fault(path="/orders", body=b'{"items": [{"entity_'),  # malformed page, status 200
+        Fault(path="/orders", truncate=True),
+    ]
+    with _client(shop, fast_retry, timeout=0.2) as client:
+        documents, _ = client.fetch(CTX)
+        stats = client.http.stats
+    assert documents == _expected(data)
+    assert stats.retry_reasons == {"429": 1, "500": 1, "timeout": 1, "malformed": 1, "transport": 1}
+    assert 3.0 in sleeps.delays  # Retry-After honoured
+
+
+def test_since_filters_on_updated_at(shop, fast_retry):
+    with _client(shop, fast_retry) as client:
+        documents, _ = client.fetch(CTX, since="2026-01-01 00:00:00", kinds=("sale", "refund"))
+    assert {d.key.rsplit(":", 1)[1] for d in documents} == {
+        "1101",
+        "1102",
+        "1103",
+        "1104",
+        "501",
+        "502",
+    }
+
+
+def test_auth_from_env_never_shows_values():
+    assert isinstance(auth_from_env({"MAGENTO_TOKEN": "t"}), BearerAuth)
+    names = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+    oauth = auth_from_env({f"MAGENTO_{n}": "s3cr3t" for n in names})
+    assert isinstance(oauth, OAuth1Auth) and "s3cr3t" not in repr(oauth)
+    with pytest.raises(ValueError, match="MAGENTO_TOKEN") as err:
+        auth_from_env({"MAGENTO_CONSUMER_KEY": "secret-value"})
+    assert "secret-value" not in str(err.value)
