@@ -821,7 +821,7 @@ class Checker:
     def _test(self, test: ast.TestDecl) -> None:
         base = Path(self.rules.path).parent
         if not (base / test.given.value).exists():
-            self.report(
+            self.warn(
                 "missing-file",
                 test.given.span,
                 f'test "{test.name.value}": file "{test.given.value}" not found',
