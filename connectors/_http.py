@@ -15,7 +15,8 @@ timeout=30.0, retry=RetryPolicy(), limiter=None, transport=None)``
     is the same without JSON decoding (Iziflux files).  ``throttled`` is an optional hook called
     on a *successful* response that returns a delay in seconds when the body says "throttled"
     (Shopify GraphQL answers ``THROTTLED`` with status 200); the request is then retried.
-    ``client.stats`` (:class:`FetchStats`) counts requests, retries and pages.  Use it as a
+    ``client.stats`` (:class:`FetchStats`) counts requests, retries (by reason), pages (the
+    connector increments ``pages``) and records skipped on purpose (``note_skip``).  Use it as a
     context manager.  ``repr(client)`` never shows credentials; errors never contain
     ``auth`` or the query parameters named in ``secret_params`` (e.g. ``ws_key``).
 
@@ -233,10 +234,15 @@ class FetchStats:
     bytes: int = 0
     waited: float = 0.0
     retry_reasons: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Records left out on purpose (e.g. ``status cancelled``), counted for the summary."""
 
     def note_retry(self, reason: str) -> None:
         self.retries += 1
         self.retry_reasons[reason] = self.retry_reasons.get(reason, 0) + 1
+
+    def note_skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
 @dataclass(frozen=True)

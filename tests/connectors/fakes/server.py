@@ -93,6 +93,7 @@ class LoopbackServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave in separate writes
 
             def log_message(self, *args: object) -> None:
                 """Silence the default stderr log."""
