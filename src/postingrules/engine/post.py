@@ -50,7 +50,7 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
     ctx = Context(doc)
     try:
         if plan.documents is not None and not plan.documents(ctx):
-            return Skipped(doc.key, doc.kind, f"left out by the {plan.documents_provenance}")
+            return Skipped(doc.key, doc.kind, f"not selected by the {plan.documents_provenance}")
         settings = plan.settings.get(doc.kind)
         if settings is None:
             raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
@@ -169,6 +169,11 @@ class _Lines:
         return lines
 
 
+def _sides(signed: Decimal) -> tuple[Decimal, Decimal]:
+    """(debit, credit) of a signed amount, positive meaning debit."""
+    return (signed, NIL) if signed > 0 else (NIL, -signed)
+
+
 def _gap_line(
     plan: Plan, settings: Settings, gap: Decimal, label: str, ctx: Context
 ) -> EntryLine | None:
@@ -244,10 +249,11 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
     account, aux, aux_name, customer_where = _customer(settings, ctx)
     total = doc.totals.incl
     booked_total = cents(total if rate is None else total * rate)
+    debit, credit = _sides(-sign * booked_total)  # a negative total swaps the sides
     customer = EntryLine(
         account,
-        booked_total if sign < 0 else NIL,
-        booked_total if sign > 0 else NIL,
+        debit,
+        credit,
         label=label,
         aux=aux,
         aux_name=aux_name,
