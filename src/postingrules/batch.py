@@ -63,9 +63,8 @@ class Selection:
             return False
         if any(fnmatch.fnmatchcase(doc.key, p) for p in self.exclude):
             return False
-        if self.statuses and not isinstance(doc, Payment) and doc.status not in self.statuses:
-            return False
-        return True
+        # Payments carry no status: a status choice selects sales and refunds only.
+        return not self.statuses or isinstance(doc, Payment) or doc.status in self.statuses
 
 
 def run(
