@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import BinaryIO, ClassVar
 
+from postingrules.formats.base import FormatError
 from postingrules.formats.text import Column, TextExport, TextProfile
 from postingrules.model.entries import Entry
 
@@ -47,6 +48,9 @@ class CustomersExport(TextExport):
             for k, line in enumerate(entry.lines, 1):
                 if line.aux and line.aux not in seen:
                     seen.add(line.aux)
-                    row = self._row(entry, line, len(seen), len(seen), f"lines[{k}]")
+                    try:
+                        row = self._row(entry, line, len(seen), len(seen))
+                    except FormatError as err:
+                        raise self._locate(err, entry, k) from None
                     out.write((row + eol).encode(encoding))
         return len(seen)

@@ -114,98 +114,139 @@ class Fec(Format):
         self.line_ending = opts["line_ending"]
         self._transcoder = Transcoder(opts["encoding"], opts["on_unencodable"])
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
+        self._cache: dict[str, str] = {}
+        self._dates: dict[dt.date, str] = {}
+        self._accounts: dict[str, tuple[str, str]] = {}
 
     # -- rendering one entry -----------------------------------------------------------------
 
-    def _text(self, value: str, entry: Entry, field: str) -> str:
-        value = clean_text(value)
-        if self.separator in value:
-            value = value.replace(self.separator, " ")
+    def _text(self, value: str, field: str) -> str:
+        """``value`` made safe for a FEC field; repeated values come from a small cache."""
+        cache = self._cache
+        done = cache.get(value)
+        if done is not None:
+            return done
+        safe = clean_text(value)
+        if self.separator in safe:
+            safe = safe.replace(self.separator, " ")
         if self.options["neutralise_formulas"]:
-            value = neutralise_formula(value)
-        return self._transcoder.text(value.strip(), entry.document_key, field)
+            safe = neutralise_formula(safe)
+        safe = self._transcoder.text(safe.strip(), None, field)
+        if len(cache) > 8192:
+            cache.clear()
+        cache[value] = safe
+        return safe
 
-    def _amount(self, value: Decimal, entry: Entry, field: str) -> str:
+    def _account(self, account: str) -> tuple[str, str]:
+        """(CompteNum, CompteLib) for an account, checked once per distinct account."""
+        account_num = self._text(account, "account")
+        if not _ACCOUNT.match(account_num):
+            raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
+                              field="account")  # fmt: skip
+        label = self.options["account_labels"].get(account)
+        return account_num, self._text(label, "label") if label else ""
+
+    def _date(self, day: dt.date) -> str:
+        text = self._dates.get(day)
+        if text is None:
+            if len(self._dates) > 4096:
+                self._dates.clear()
+            text = self._dates[day] = day.strftime("%Y%m%d")
+        return text
+
+    @staticmethod
+    def _amount(value: Decimal, field: str) -> str:
         if value < 0:
-            raise FormatError(f"negative amount {value}", document_key=entry.document_key,
-                              field=field)  # fmt: skip
+            raise FormatError(f"negative amount {value}", field=field)
         if value != value.quantize(_CENT):
-            raise FormatError(f"amount {value} has more than 2 decimals",
-                              document_key=entry.document_key, field=field)  # fmt: skip
+            raise FormatError(f"amount {value} has more than 2 decimals", field=field)
         return f"{value:.2f}".replace(".", ",")
 
     def _render(self, entry: Entry) -> tuple[str, bytes]:
         """The journal code and the entry's lines, encoded, with ``_PLACEHOLDER`` for its number."""
-        key = entry.document_key
+        try:
+            return self._render_lines(entry)
+        except FormatError as err:
+            raise FormatError(err.message, document_key=entry.document_key, field=err.field) from None
+
+    def _render_lines(self, entry: Entry) -> tuple[str, bytes]:
         opts = self.options
         if not entry.lines:
-            raise FormatError("entry has no lines", document_key=key, field="lines")
+            raise FormatError("entry has no lines", field="lines")
         if entry.total_debit != entry.total_credit:
             raise FormatError(
                 f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
-                document_key=key, field="lines",
-            )  # fmt: skip
+                field="lines",
+            )
         start, end = opts["fiscal_year_start"], opts["fiscal_year_end"]
         if (start and entry.date < start) or (end and entry.date > end):
             raise FormatError(f"date {entry.date} is outside the fiscal year {start}..{end}",
-                              document_key=key, field="date")  # fmt: skip
-        journal = self._text(entry.journal, entry, "journal")
+                              field="date")  # fmt: skip
+        journal = self._text(entry.journal, "journal")
         if not journal:
-            raise FormatError("JournalCode is blank", document_key=key, field="journal")
+            raise FormatError("JournalCode is blank", field="journal")
         journal_label = self._text(
             entry.journal_label or self._journal_labels.get(entry.journal) or entry.journal,
-            entry, "journal_label",
-        )  # fmt: skip
-        piece = self._text(entry.piece or entry.reference, entry, "piece")
+            "journal_label",
+        )
+        piece = self._text(entry.piece or entry.reference, "piece")
         if not piece:
-            raise FormatError("PieceRef is blank (no piece nor reference)", document_key=key,
-                              field="piece")  # fmt: skip
-        date = entry.date.strftime("%Y%m%d")
+            raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
+        date = self._date(entry.date)
         valid = opts["validation_date"]
-        valid_date = valid.strftime("%Y%m%d") if valid else date
-        entry_label = self._text(entry.label, entry, "label")
-        sep = self.separator
+        valid_date = self._date(valid) if valid else date
+        entry_label = self._text(entry.label, "label")
+        accounts = self._accounts
+        head = (journal, journal_label, "\x00", date)
+        tail_head = (piece, date)
         out = []
-        for n, line in enumerate(entry.lines, 1):
-            where = f"lines[{n}]"
-            account = self._text(line.account, entry, f"{where}.account")
-            if not _ACCOUNT.match(account):
-                raise FormatError(f"CompteNum {account!r} must start with 3 digits",
-                                  document_key=key, field=f"{where}.account")  # fmt: skip
-            account_label = self._text(
-                opts["account_labels"].get(line.account) or line.label, entry, f"{where}.label"
-            )
-            if not account_label:
-                raise FormatError(
-                    f"CompteLib is blank for account {account} (no label; give account_labels)",
-                    document_key=key, field=f"{where}.label",
-                )  # fmt: skip
-            label = entry_label or self._text(line.label, entry, f"{where}.label")
-            if not label:
-                raise FormatError("EcritureLib is blank", document_key=key, field="label")
-            debit = self._amount(line.debit, entry, f"{where}.debit")
-            credit = self._amount(line.credit, entry, f"{where}.credit")
-            if (line.debit == 0) == (line.credit == 0):
-                raise FormatError("exactly one of debit and credit must be non-zero",
-                                  document_key=key, field=f"{where}.debit")  # fmt: skip
-            aux = self._text(line.aux or "", entry, f"{where}.aux")
-            aux_name = self._text(line.aux_name or line.aux or "", entry, f"{where}.aux_name")
-            if line.currency_amount is None and line.currency is None:
-                foreign = currency = ""
-            elif line.currency_amount is None or line.currency is None:
-                raise FormatError(
-                    "Montantdevise and Idevise go together: currency_amount and currency",
-                    document_key=key, field=f"{where}.currency",
-                )  # fmt: skip
-            else:
-                if not _CURRENCY.match(line.currency):
+        for k, line in enumerate(entry.lines, 1):
+            try:
+                account = accounts.get(line.account)
+                if account is None:
+                    if len(accounts) > 8192:
+                        accounts.clear()
+                    account = accounts[line.account] = self._account(line.account)
+                account_num, account_label = account
+                if not account_label:
+                    account_label = self._text(line.label, "label")
+                    if not account_label:
+                        raise FormatError(
+                            f"CompteLib is blank for account {account_num} (no label; give "
+                            "account_labels)", field="label",
+                        )  # fmt: skip
+                label = entry_label or self._text(line.label, "label")
+                if not label:
+                    raise FormatError("EcritureLib is blank", field="label")
+                debit, credit = line.debit, line.credit
+                if (debit == 0) == (credit == 0):
+                    raise FormatError("exactly one of debit and credit must be non-zero",
+                                      field="debit")  # fmt: skip
+                debit_text = self._amount(debit, "debit")
+                credit_text = self._amount(credit, "credit")
+                if line.aux:
+                    aux = self._text(line.aux, "aux")
+                    aux_name = self._text(line.aux_name or line.aux, "aux_name")
+                else:
+                    aux = aux_name = ""
+                if line.currency_amount is None and line.currency is None:
+                    foreign = currency = ""
+                elif line.currency_amount is None or line.currency is None:
+                    raise FormatError(
+                        "Montantdevise and Idevise go together: currency_amount and currency",
+                        field="currency",
+                    )
+                elif not _CURRENCY.match(line.currency):
                     raise FormatError(f"Idevise {line.currency!r} is not an ISO 4217 code",
-                                      document_key=key, field=f"{where}.currency")  # fmt: skip
-                foreign = f"{line.currency_amount:f}".replace(".", ",")
-                currency = line.currency
-            out.append(sep.join((
-                journal, journal_label, "\x00", date, account, account_label, aux, aux_name,
-                piece, date, label, debit, credit, "", "", valid_date, foreign, currency,
+                                      field="currency")  # fmt: skip
+                else:
+                    foreign = f"{line.currency_amount:f}".replace(".", ",")
+                    currency = line.currency
+            except FormatError as err:
+                raise FormatError(err.message, field=f"lines[{k}].{err.field}") from None
+            out.append(self.separator.join((
+                *head, account_num, account_label, aux, aux_name, *tail_head, label,
+                debit_text, credit_text, "", "", valid_date, foreign, currency,
             )))  # fmt: skip
         text = self.line_ending.join(out) + self.line_ending
         return journal, text.encode(self._transcoder.encoding)

@@ -22,6 +22,7 @@ encoding before padding, so a fixed-width column never shifts.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,13 +33,13 @@ from typing import Any, BinaryIO, ClassVar, Literal
 
 from postingrules.files import FileNameTemplate
 from postingrules.formats.base import (
+    FORMULA_PREFIXES,
     Format,
     FormatError,
     OptionError,
     Transcoder,
     clean_text,
     did_you_mean,
-    neutralise_formula,
 )
 from postingrules.model.entries import Entry, EntryLine
 
@@ -278,7 +279,15 @@ def load_profile(path: str | Path) -> TextProfile:
 
 # --- writing ----------------------------------------------------------------------------------
 
-Getter = Callable[[Entry, EntryLine, int, int], str]
+Getter = Callable[[Entry, Any, int, int], str]
+"""Raw value of a column for (entry, line — None for entry-level fields —, entry no, line no)."""
+Finish = Callable[[str], str]
+
+ENTRY_FIELDS = frozenset((
+    "journal", "journal_label", "date", "due_date", "piece", "reference", "label", "currency",
+    "payment_method", "document_key", "document_kind", "entry_number",
+))  # fmt: skip
+"""Fields with one value per entry: rendered once, not once per line."""
 
 
 class TextExport(Format):
@@ -315,8 +324,21 @@ class TextExport(Format):
         _declare(self, profile)
         self._transcoder = Transcoder(profile.encoding, profile.on_unencodable)
         catalogue = CUSTOMER_FIELDS if profile.kind == "customers" else LINE_FIELDS
-        self._kinds = [catalogue[col.field][0] for col in profile.columns]
-        self._getters = [self._getter(col) for col in profile.columns]
+        self._joiner = profile.separator or ""
+        self._const_row: list[str] = []
+        self._entry_cols: list[tuple[int, Getter, Finish]] = []
+        self._line_cols: list[tuple[int, Getter, Finish]] = []
+        for idx, col in enumerate(profile.columns):
+            kind = catalogue[col.field][0]
+            finish = self._finisher(col, kind)
+            if kind == "literal":
+                self._const_row.append(finish(col.value))
+                continue
+            self._const_row.append("")
+            per_entry = profile.kind == "entries" and col.field in ENTRY_FIELDS
+            (self._entry_cols if per_entry else self._line_cols).append(
+                (idx, self._getter(col), finish)
+            )
 
     # -- field getters ----------------------------------------------------------------------
 
@@ -324,36 +346,47 @@ class TextExport(Format):
         text = f"{value:.2f}"
         return text.replace(".", ",") if self.profile.decimal_mark == "," else text
 
-    def _account(self, account: str, entry: Entry, n: int) -> str:
+    def _account(self, account: str) -> str:
         p = self.profile
         if p.numeric_accounts and not account.isdigit():
             raise FormatError(f"account {account!r} must be digits only in {p.name}",
-                              document_key=entry.document_key, field=f"lines[{n}].account")  # fmt: skip
+                              field="account")  # fmt: skip
         if p.account_padding and len(account) < p.account_padding:
             account = account.ljust(p.account_padding, p.account_pad_char)
         return account
 
     def _getter(self, col: Column) -> Getter:
+        """The raw value of ``col`` for (entry, line, entry number, line number)."""
         p = self.profile
         date_format = col.date_format or p.date_format
         journal_map = p.journal_map
         amount = self._amount
-        name = col.field
+        account = self._account
+        dates: dict[dt.date, str] = {}
+
+        def date(e: Entry, ln: Any, i: int, n: int) -> str:
+            text = dates.get(e.date)
+            if text is None:
+                if len(dates) > 4096:
+                    dates.clear()
+                text = dates[e.date] = e.date.strftime(date_format)
+            return text
+
         getters: dict[str, Getter] = {
             "journal": lambda e, ln, i, n: journal_map.get(e.journal, e.journal),
             "journal_label": lambda e, ln, i, n: e.journal_label or e.journal,
-            "date": lambda e, ln, i, n: e.date.strftime(date_format),
-            "due_date": lambda e, ln, i, n: e.date.strftime(date_format),
+            "date": date,
+            "due_date": date,
             "piece": lambda e, ln, i, n: e.piece,
             "reference": lambda e, ln, i, n: e.reference,
             "label": lambda e, ln, i, n: e.label,
             "line_label": lambda e, ln, i, n: ln.label,
-            "account": lambda e, ln, i, n: self._account(ln.account, e, n),
+            "account": lambda e, ln, i, n: account(ln.account),
             "account_label": lambda e, ln, i, n: (ln.aux_name or ln.aux or ln.label)
             if ln.aux else ln.label,
             "aux": lambda e, ln, i, n: ln.aux or "",
             "aux_name": lambda e, ln, i, n: ln.aux_name or "",
-            "account_or_aux": lambda e, ln, i, n: ln.aux or self._account(ln.account, e, n),
+            "account_or_aux": lambda e, ln, i, n: ln.aux or account(ln.account),
             "debit": lambda e, ln, i, n: amount(ln.debit),
             "credit": lambda e, ln, i, n: amount(ln.credit),
             "amount": lambda e, ln, i, n: amount(abs(ln.debit - ln.credit)),
@@ -374,57 +407,83 @@ class TextExport(Format):
             "document_kind": lambda e, ln, i, n: e.document_kind,
             "entry_number": lambda e, ln, i, n: str(i),
             "line_number": lambda e, ln, i, n: str(n),
-            "literal": lambda e, ln, i, n: col.value,
         }  # fmt: skip
-        return getters[name]
+        return getters[col.field]
 
-    # -- one field, one line -----------------------------------------------------------------
+    # -- one field: clean, neutralise, encode, truncate, pad or quote --------------------------
 
-    def _field(self, value: str, col: Column, kind: FieldKind, entry: Entry, where: str) -> str:
+    def _finisher(self, col: Column, kind: FieldKind) -> Finish:
+        """A function making a raw value of ``col`` final, specialised once per column.
+
+        Results are cached by raw value (accounts, journals, dates repeat on every line); the
+        cache is cleared when it grows, so memory stays flat.  Errors carry the field name
+        only; :meth:`write` adds the entry and line.
+        """
         p = self.profile
-        if kind in ("text", "code", "literal"):
-            value = clean_text(value)
-            if kind != "literal" and p.separator is not None and p.neutralise_formulas:
-                value = neutralise_formula(value)
-        value = self._transcoder.text(value, entry.document_key, where)
+        textual = kind in ("text", "code", "literal")
+        neutralise = kind in ("text", "code") and p.separator is not None and p.neutralise_formulas
+        transcode = self._transcoder.text
         limit = col.width
         if kind == "text" and p.label_max and (limit is None or p.label_max < limit):
             limit = p.label_max
-        if limit is not None and len(value) > limit:
-            mode = col.truncate or ("right" if kind == "text" and p.truncate_labels else "error")
-            if mode == "error":
-                raise FormatError(
-                    f"{value!r} is longer than {limit} characters (set truncate to allow)",
-                    document_key=entry.document_key, field=where,
-                )  # fmt: skip
-            value = value[:limit] if mode == "right" else value[-limit:]
-        if p.separator is None:
-            assert col.width is not None
-            return value.rjust(col.width, col.pad) if col.align == "right" else value.ljust(
-                col.width, col.pad
-            )
-        if p.quoting == "all" or col.quoted:
-            return self._quote(value)
-        q, sep = p.quote_char, p.separator
-        if sep in value or q in value:
-            if p.quoting == "none":
-                raise FormatError(
-                    f"{value!r} holds the separator or quote and quoting is 'none'",
-                    document_key=entry.document_key, field=where,
-                )  # fmt: skip
-            return self._quote(value)
-        return value
+        mode = col.truncate or ("right" if kind == "text" and p.truncate_labels else "error")
+        fixed = p.separator is None
+        width = col.width or 0
+        right = col.align == "right"
+        pad = col.pad
+        quote_always = not fixed and (p.quoting == "all" or col.quoted)
+        sep, q = p.separator or "", p.quote_char
+        quote = self._quote
+        refuse_quotes = p.quoting == "none"
+        name = col.field
+        cache: dict[str, str] = {}
+
+        def finish(raw: str) -> str:
+            done = cache.get(raw)
+            if done is not None:
+                return done
+            value = raw
+            if textual:
+                if not value.isprintable():
+                    value = clean_text(value)
+                if neutralise and value.startswith(FORMULA_PREFIXES):
+                    value = "'" + value
+                value = transcode(value, None, name)
+            if limit is not None and len(value) > limit:
+                if mode == "error":
+                    raise FormatError(
+                        f"{value!r} is longer than {limit} characters (set truncate to allow)",
+                        field=name,
+                    )
+                value = value[:limit] if mode == "right" else value[-limit:]
+            if fixed:
+                value = value.rjust(width, pad) if right else value.ljust(width, pad)
+            elif quote_always:
+                value = quote(value)
+            elif sep in value or q in value:
+                if refuse_quotes:
+                    raise FormatError(
+                        f"{value!r} holds the separator or quote and quoting is 'none'", field=name
+                    )
+                value = quote(value)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[raw] = value
+            return value
+
+        return finish
 
     def _quote(self, value: str) -> str:
         q = self.profile.quote_char
         return q + value.replace(q, q + q) + q
 
-    def _row(self, entry: Entry, line: EntryLine, i: int, n: int, where: str) -> str:
-        parts = [
-            self._field(get(entry, line, i, n), col, kind, entry, f"{where}.{col.field}")
-            for get, col, kind in zip(self._getters, self.profile.columns, self._kinds, strict=True)
-        ]
-        return ("" if self.profile.separator is None else self.profile.separator).join(parts)
+    def _row(self, entry: Entry, line: EntryLine, i: int, n: int) -> str:
+        row = self._const_row.copy()
+        for idx, get, finish in self._entry_cols:
+            row[idx] = finish(get(entry, line, i, n))
+        for idx, get, finish in self._line_cols:
+            row[idx] = finish(get(entry, line, i, n))
+        return self._joiner.join(row)
 
     def header_line(self) -> str:
         p = self.profile
@@ -453,19 +512,37 @@ class TextExport(Format):
                         document_key=entry.document_key, field=f"lines[{n}].currency_amount",
                     )  # fmt: skip
 
+    @staticmethod
+    def _locate(err: FormatError, entry: Entry, k: int) -> FormatError:
+        """The error with its entry and, for a line field, the line number."""
+        name = err.field or ""
+        field_name = name if name in ENTRY_FIELDS or k == 0 else f"lines[{k}].{name}"
+        return FormatError(err.message, document_key=entry.document_key, field=field_name)
+
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         p = self.profile
-        encoding, eol = self._transcoder.encoding, p.line_ending
+        encoding, eol, joiner = self._transcoder.encoding, p.line_ending, self._joiner
+        entry_cols, line_cols, const_row = self._entry_cols, self._line_cols, self._const_row
+        check = self._check_entry
         if p.header:
             out.write((self.header_line() + eol).encode(encoding))
-        count = 0
-        n = 0
+        count = n = 0
         for count, entry in enumerate(entries, 1):
-            self._check_entry(entry)
-            rows = []
-            for k, line in enumerate(entry.lines, 1):
-                n += 1
-                rows.append(self._row(entry, line, count, n, f"lines[{k}]"))
+            check(entry)
+            k = 0
+            try:
+                base = const_row.copy()
+                for idx, get, finish in entry_cols:
+                    base[idx] = finish(get(entry, None, count, n))
+                rows = []
+                for k, line in enumerate(entry.lines, 1):  # noqa: B007 - k locates errors
+                    n += 1
+                    row = base.copy()
+                    for idx, get, finish in line_cols:
+                        row[idx] = finish(get(entry, line, count, n))
+                    rows.append(joiner.join(row))
+            except FormatError as err:
+                raise self._locate(err, entry, k) from None
             out.write((eol.join(rows) + eol).encode(encoding))
         return count
 

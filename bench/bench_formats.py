@@ -1,0 +1,121 @@
+"""Time the FEC and text writers against the JSON Lines writer, and their peak memory.
+
+Usage: python bench/bench_formats.py [N] [FORMAT ...]   (N entries, default 200000)
+
+Each format runs in its own subprocess so that the peak resident memory (getrusage maxrss) is
+that writer's alone.  Entries are generated on the fly (never held in a list) with dates out of
+order, so the FEC has to sort and number per journal through its disk spill; output goes to a
+sink that only counts bytes, so the figures are the writers' cost, not the disk's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+from postingrules import formats
+from postingrules.model.entries import Entry, EntryLine
+
+DEFAULT_FORMATS = ("json", "fec", "text", "ebp", "sage-coala", "cegid", "ciel-ximport",
+                   "quadratus")  # fmt: skip
+OPTIONS = {
+    "fec": {"account_labels": {"411000": "Clients", "707200": "Ventes", "445720": "TVA",
+                               "512000": "Banque", "627800": "Frais"}},  # fmt: skip
+    **{n: {"journal_map": {"VTE": "VT", "BQ1": "BQ"}}
+       for n in ("text", "ebp", "sage-coala", "cegid", "ciel-ximport", "quadratus")},
+}  # fmt: skip
+
+
+def generate(n: int) -> Iterator[Entry]:
+    start = dt.date(2025, 1, 1)
+    for i in range(n):
+        date = start + dt.timedelta(days=(i * 7919) % 365)
+        cents = 1000 + (i * 37) % 90000
+        ttc = Decimal(cents) / 100
+        ht = (ttc / Decimal("1.2")).quantize(Decimal("0.01"))
+        if i % 4 == 3:
+            fee = Decimal("0.25")
+            lines = (
+                EntryLine("512000", ttc - fee, Decimal(0), "Banque"),
+                EntryLine("627800", fee, Decimal(0), "Frais CB"),
+                EntryLine("411000", Decimal(0), ttc, "Clients", aux="CLIENTWEB",
+                          aux_name="CLIENT WEB"),
+            )  # fmt: skip
+            journal, piece = "BQ1", f"RG{i:08d}"
+        else:
+            lines = (
+                EntryLine("411000", ttc, Decimal(0), "Clients", aux="CLIENTWEB",
+                          aux_name="CLIENT WEB"),
+                EntryLine("707200", Decimal(0), ht, "Ventes 20%", tax_code="TVA20",
+                          tax_rate=Decimal(20)),
+                EntryLine("445720", Decimal(0), ttc - ht, "TVA 20%", tax_code="TVA20",
+                          tax_rate=Decimal(20)),
+            )  # fmt: skip
+            journal, piece = "VTE", f"FA{i:08d}"
+        yield Entry(journal=journal, date=date, piece=piece, reference=f"order {i}",
+                    label=f"Cde web {i}", document_key=f"bench:{i}", document_kind="sale",
+                    currency="EUR", lines=lines)  # fmt: skip
+
+
+class Sink:
+    """A binary stream that only counts what is written."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+
+def run_one(name: str, n: int) -> dict[str, object]:
+    fmt = formats.get(name)(**OPTIONS.get(name, {}))
+    sink = Sink()
+    began = time.perf_counter()
+    count = fmt.write(generate(n), sink)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - began
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"format": name, "entries": count, "seconds": round(seconds, 2),
+            "mib_out": round(sink.size / 2**20, 1), "peak_rss_mib": round(peak_kib / 1024, 1)}  # fmt: skip
+
+
+def generation_only(n: int) -> float:
+    began = time.perf_counter()
+    for _ in generate(n):
+        pass
+    return time.perf_counter() - began
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--one"]:
+        print(json.dumps(run_one(argv[1], int(argv[2]))))
+        return
+    n = int(argv[0]) if argv else 200_000
+    names = argv[1:] or list(DEFAULT_FORMATS)
+    base = generation_only(n)
+    print(f"{n} entries; generating them alone takes {base:.2f} s (included below)")
+    results = []
+    for name in names:
+        out = subprocess.run([sys.executable, __file__, "--one", name, str(n)],
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        results.append(json.loads(out))
+    ref = next((r for r in results if r["format"] == "json"), None)
+    print(f"{'format':<14}{'seconds':>9}{'x json':>8}{'x json (net)':>14}{'MiB out':>9}"
+          f"{'peak RSS MiB':>14}")  # fmt: skip
+    for r in results:
+        ratio = net = "-"
+        if ref:
+            ratio = f"{float(r['seconds']) / float(ref['seconds']):.2f}"
+            net = f"{(float(r['seconds']) - base) / (float(ref['seconds']) - base):.2f}"
+        print(f"{r['format']:<14}{r['seconds']:>9}{ratio:>8}{net:>14}{r['mib_out']:>9}"
+              f"{r['peak_rss_mib']:>14}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
