@@ -430,7 +430,6 @@ CASES: list[Case] = [
                 "rename it so that `FR` in a table means the country, not the set",
             )
         ],
-        bug="check.py _set_decl: the hint is not an f-string, it shows a literal `{name}`",
     ),
     Case(
         "unknown-set",
@@ -1204,7 +1203,6 @@ CASES: list[Case] = [
                 'add a last row such as `* -> refuse "…"` to say why',
             )
         ],
-        bug="check.py _table: the hint always shows `*, *`, a row-arity error in a one-key table",
     ),
     Case(
         "unknown-table",

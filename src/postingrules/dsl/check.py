@@ -291,7 +291,7 @@ class Checker:
                 "set-shadows-country",
                 stmt.name.span,
                 f"set `{name}` has the name of a country code",
-                "rename it so that `{name}` in a table means the country, not the set",
+                f"rename it so that `{name}` in a table means the country, not the set",
             )
         self.scope.sets[name] = self._set_value(stmt.members)
 
@@ -680,7 +680,7 @@ class Checker:
                 "missing-wildcard",
                 table.span,
                 f"table `{name}` has no all-`*` row: a document matching no row is refused",
-                'add a last row such as `*, * -> refuse "…"` to say why',
+                f'add a last row such as `{", ".join("*" * len(table.keys))} -> refuse "…"` to say why',
             )
 
     def _pattern(self, pattern: ast.Pattern, key_type: ValueType | None) -> None:
