@@ -1,0 +1,152 @@
+"""Iziflux: file mapping (column map, NON-RENSEIGNE, numeric currencies, dedup) and URL import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fakes import Fault, LoopbackServer
+from fakes import iziflux as fake
+
+from postingrules.connectors.iziflux.client import IzifluxClient, account_from_env, local_files
+from postingrules.connectors.iziflux.mapping import (
+    ColumnMap,
+    Importer,
+    MappingError,
+    Settings,
+    currency_from_numeric,
+)
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "iziflux"
+D = Decimal
+COLUMNS = ColumnMap(
+    unit_price="PRIX_UNITAIRE_TTC",
+    shipping="FRAIS_PORT_TTC",
+    tax_rate="TAUX_TVA",
+    country="PAYS",
+    postcode="CP",
+    city="VILLE",
+)
+SETTINGS = Settings(shop="boutique-demo", columns=COLUMNS)
+
+
+def _import() -> tuple[Importer, list, list]:
+    importer = Importer(SETTINGS)
+    hour_11 = fake.FILES[f"prestashop_{fake.ACCOUNT}_2026-03-02-11-00-00.txt"]
+    documents, aside = importer.read_all([("10h", fake.HOUR_10), ("11h", hour_11.decode("cp1252"))])
+    return importer, documents, aside
+
+
+def test_snapshot_and_hand_computed_amounts(snapshot):
+    importer, documents, aside = _import()
+    snapshot.snapshot_dir = SNAPSHOTS
+    payload = {
+        "documents": [d.model_dump(mode="json", exclude_none=True) for d in documents],
+        "set_aside": [vars(a) for a in aside],
+        "duplicates": importer.duplicates,
+    }
+    snapshot.assert_match(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "files.json")
+    sales = {d.order_id: d for d in documents if d.kind == "sale"}
+    amazon = sales["AMZ-1001"]
+    # 2 x 12.00 TTC at 20 % = 20.00 + 4.00; 5.50 TTC at 5.5 % = 5.21 + 0.29;
+    # shipping 4.80 TTC at 20 % = 4.00 + 0.80 -> 29.21 + 5.09 = 34.30 = 24 + 5.50 + 4.80
+    assert [(x.total_excl, x.tax_amount) for x in amazon.lines] == [
+        (D("20.00"), D("4.00")),
+        (D("5.21"), D("0.29")),
+        (D("4.00"), D("0.80")),
+    ]
+    assert (amazon.totals.excl, amazon.totals.tax, amazon.totals.incl) == (
+        D("29.21"),
+        D("5.09"),
+        D("34.30"),
+    )
+    assert amazon.customer.email is None  # NON-RENSEIGNE
+    assert amazon.customer.name == "M. Paul Durand" and amazon.billing.city == "Paris"
+    assert sales["MM-2002"].currency == "GBP" and sales["MM-2002"].totals.incl == D("19.99")
+    fnac = sales["FNAC-4004"]  # "15,90" x 2 at "5,5" %, shipping "2,99", date dd/mm/yyyy
+    assert fnac.order_date == dt.date(2026, 3, 2) and fnac.totals.incl == D("34.79")
+    assert fnac.customer.name == "Zoé Lefèvre"  # read back from Windows-1252
+
+
+def test_duplicates_dropped_and_bad_orders_set_aside():
+    importer, documents, aside = _import()
+    assert importer.duplicates == 1
+    assert {a.raw_id: a.reason for a in aside} == {
+        "CD-3003": "quantity: not a number 'abc'",
+        "AMZ-1001": "order already imported from an earlier file, new lines",
+    }
+    payments = [d for d in documents if d.kind == "payment"]
+    assert [(p.order_id, p.amount, p.transaction_id) for p in payments] == [
+        ("AMZ-1001", D("34.30"), "402-1234567"),
+        ("MM-2002", D("19.99"), "MM-77"),
+        ("FNAC-4004", D("34.79"), "FN-9"),
+    ]
+
+
+def test_column_map_must_name_real_columns():
+    documents, aside = Importer(Settings(shop="s")).read(fake.HOUR_10, "10h")
+    assert documents == [] and "no unit_price column" in aside[0].reason
+    wrong = Settings(shop="s", columns=ColumnMap(unit_price="PRIX"))
+    assert "'PRIX' is not in the file's header" in Importer(wrong).read(fake.HOUR_10)[1][0].reason
+    untaxed = Settings(shop="s", columns=ColumnMap(unit_price="PRIX_UNITAIRE_TTC"))
+    _, aside = Importer(untaxed).read(fake.HOUR_10)
+    assert {a.reason for a in aside} >= {
+        "no tax rate column and no default_tax_rate (unknown tax rate)"
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "alpha"), [("978", "EUR"), ("826", "GBP"), ("36", "AUD"), ("EUR", "EUR")]
+)
+def test_numeric_currency_codes(code, alpha):
+    assert currency_from_numeric(code) == alpha
+
+
+def test_unknown_currency_is_an_error():
+    with pytest.raises(MappingError, match="unknown ISO 4217 numeric code '123'"):
+        currency_from_numeric("123")
+
+
+def test_local_folder_is_read_in_name_order(tmp_path):
+    for name, body in fake.FILES.items():
+        (tmp_path / name).write_bytes(body)
+    names = [name for name, _ in local_files(tmp_path)]
+    assert names == sorted(fake.FILES)
+    documents, _ = Importer(SETTINGS).read_all(local_files(tmp_path))
+    assert [d.order_id for d in documents if d.kind == "sale"] == [
+        "AMZ-1001",
+        "MM-2002",
+        "FNAC-4004",
+    ]
+
+
+def test_hourly_urls_with_missing_hour_and_faults(fast_retry):
+    with LoopbackServer(fake.serve) as server:
+        server.faults += [
+            Fault(path="10-00-00", status=503, headers={"Retry-After": "1"}),
+            Fault(path="11-00-00", truncate=True),
+        ]
+        client = IzifluxClient(
+            server.url + "/iziflux/marketPlace/partenaires/prestashop",
+            fake.ACCOUNT,
+            retry=fast_retry,
+        )
+        with client:
+            documents, aside = client.fetch(
+                SETTINGS, dt.datetime(2026, 3, 2, 10, 15), dt.datetime(2026, 3, 2, 12, 0)
+            )
+            retries = client.http.stats.retry_reasons
+    _, expected, expected_aside = _import()
+    assert documents == expected and aside == expected_aside
+    assert client.missing == ["2026-03-02T12:00"]
+    assert retries == {"503": 1, "transport": 1}
+    assert "boutique-demo" not in repr(client)
+
+
+def test_account_from_env():
+    assert account_from_env({"IZIFLUX_ACCOUNT": "a"}) == "a"
+    with pytest.raises(ValueError, match="IZIFLUX_ACCOUNT"):
+        account_from_env({})
