@@ -245,3 +245,14 @@ def test_customers_file_refuses_fields_entries_do_not_hold() -> None:
         formats.get("customers")(columns=["aux", "email"])
     with pytest.raises(OptionError, match="needs a profile of kind 'customers'"):
         formats.get("customers")(profile=LAYOUTS["ebp"])
+
+
+def test_number_overflowing_its_column_is_refused_or_wrapped_when_configured() -> None:
+    many = [replace(ORDER5, document_key=f"k{i}") for i in range(10)]
+    narrow = [{"field": "entry_number", "width": 1}, {"field": "account", "width": 6}]
+    with pytest.raises(FormatError, match="longer than 1") as err:
+        export("text", many, separator=None, header=False, columns=narrow)
+    assert (err.value.document_key, err.value.field) == ("k9", "entry_number")
+    narrow[0]["truncate"] = "left"
+    rows = export("text", many, separator=None, header=False, columns=narrow).split(b"\r\n")
+    assert rows[-2] == b"0445720"  # entry 10 keeps its last digit

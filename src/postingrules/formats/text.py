@@ -279,6 +279,9 @@ def load_profile(path: str | Path) -> TextProfile:
 
 # --- writing ----------------------------------------------------------------------------------
 
+_UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<profile's value>"})()
+"""Default of the profile-key options: "keep the profile's value" (None is a real value)."""
+
 Getter = Callable[[Entry, Any, int, int], str]
 """Raw value of a column for (entry, line — None for entry-level fields —, entry no, line no)."""
 Finish = Callable[[str], str]
@@ -300,7 +303,7 @@ class TextExport(Format):
     option_defaults: ClassVar[dict[str, Any]] = {
         "profile": None,
         "profile_file": None,
-        **{key: None for key in PROFILE_KEYS},
+        **{key: _UNSET for key in PROFILE_KEYS},
     }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -314,7 +317,7 @@ class TextExport(Format):
         profile: TextProfile = opts["profile"] or self.layout
         if opts["profile_file"]:
             profile = load_profile(opts["profile_file"])
-        overrides = {k: v for k, v in opts.items() if k in PROFILE_KEYS and v is not None}
+        overrides = {k: v for k, v in opts.items() if k in PROFILE_KEYS and v is not _UNSET}
         if overrides:
             profile = profile_from_mapping(overrides, profile, f"format {self.name!r} options")
         expected = "customers" if self.layout.kind == "customers" else "entries"
