@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pycountry
 from pydantic import ValidationError
 
+from postingrules.connectors.profile import SetAside, Unmappable
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -100,17 +101,6 @@ class Settings:
     )
 
 
-class MappingError(ValueError):
-    """A line or an order cannot be mapped; the message is the reason shown to the user."""
-
-
-@dataclass(frozen=True)
-class SetAside:
-    """A record left out of the import, with enough to find it in the file."""
-
-    platform: str
-    raw_id: str
-    reason: str
 
 
 # --------------------------------------------------------------------------- cells
@@ -122,9 +112,9 @@ def _number(text: str, what: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise MappingError(f"{what}: not a number {text[:30]!r}") from None
+        raise Unmappable(f"{what}: not a number {text[:30]!r}") from None
     if not value.is_finite():
-        raise MappingError(f"{what}: not a number {text[:30]!r}")
+        raise Unmappable(f"{what}: not a number {text[:30]!r}")
     return value
 
 
@@ -132,14 +122,14 @@ def currency_from_numeric(code: str) -> str:
     """ISO 4217 numeric ("978", "840", or "36" for 036) → alphabetic ("EUR", "USD", "AUD")."""
     text = code.strip()
     if not text:
-        raise MappingError("currency: missing")
+        raise Unmappable("currency: missing")
     if text.isalpha() and len(text) == 3:
         return text.upper()  # tolerate files that already use the letters
     if not text.isdigit():
-        raise MappingError(f"currency: not an ISO 4217 code {code!r}")
+        raise Unmappable(f"currency: not an ISO 4217 code {code!r}")
     found = pycountry.currencies.get(numeric=text.zfill(3))
     if found is None:
-        raise MappingError(f"currency: unknown ISO 4217 numeric code {code!r}")
+        raise Unmappable(f"currency: unknown ISO 4217 numeric code {code!r}")
     return found.alpha_3
 
 
@@ -163,7 +153,7 @@ class _Row:
 def _resolve(columns: ColumnMap, header: Sequence[str]) -> dict[Column, int]:
     names = {name.strip().lower(): i for i, name in enumerate(header)}
     if columns.unit_price is None:
-        raise MappingError("column map has no unit_price column: set it from a real file")
+        raise Unmappable("column map has no unit_price column: set it from a real file")
     wanted: list[Column] = []
     for value in vars(columns).values():
         if isinstance(value, tuple):
@@ -177,7 +167,7 @@ def _resolve(columns: ColumnMap, header: Sequence[str]) -> dict[Column, int]:
         elif column.strip().lower() in names:
             index[column] = names[column.strip().lower()]
         else:
-            raise MappingError(f"column {column!r} is not in the file's header")
+            raise Unmappable(f"column {column!r} is not in the file's header")
     return index
 
 
@@ -190,7 +180,7 @@ def _date(text: str, settings: Settings) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise MappingError(f"order date: unreadable {text[:30]!r}")
+    raise Unmappable(f"order date: unreadable {text[:30]!r}")
 
 
 def _split_tax(incl_or_excl: Decimal, rate: Decimal, include: bool) -> tuple[Decimal, Decimal]:
@@ -208,7 +198,7 @@ def _rate(row: _Row, settings: Settings) -> Decimal:
         rate = _number(text.rstrip("%"), "tax rate")
         return rate * 100 if 0 < rate < 1 else rate  # "0.2" and "20" both mean 20 %
     if settings.default_tax_rate is None:
-        raise MappingError("no tax rate column and no default_tax_rate (unknown tax rate)")
+        raise Unmappable("no tax rate column and no default_tax_rate (unknown tax rate)")
     return settings.default_tax_rate
 
 
@@ -216,7 +206,7 @@ def _line(row: _Row, settings: Settings) -> Line:
     cols = settings.columns
     quantity = _number(row.get(cols.quantity) or "1", "quantity")
     if quantity <= 0:
-        raise MappingError(f"line {row.number}: quantity {quantity} on a sale")
+        raise Unmappable(f"line {row.number}: quantity {quantity} on a sale")
     unit = _number(row.get(cols.unit_price), "unit price")
     rate = _rate(row, settings)
     excl, tax = _split_tax(unit * quantity, rate, settings.prices_include_tax)
@@ -335,8 +325,8 @@ class Importer:
         header = lines[0].split("|")
         try:
             index = _resolve(self.settings.columns, header)
-        except MappingError as exc:
-            return [], [SetAside(PLATFORM, name or "file", str(exc))]
+        except Unmappable as exc:
+            return [], [SetAside(PLATFORM, name or "file", str(exc), "sale")]
         cols = self.settings.columns
         orders: dict[str, list[_Row]] = {}
         aside: list[SetAside] = []
@@ -344,7 +334,7 @@ class Importer:
             row = _Row(raw.split("|"), index, number)
             order_id = row.get(cols.order_id)
             if not order_id:
-                aside.append(SetAside(PLATFORM, f"{name}:{number}", "line without an order id"))
+                aside.append(SetAside(PLATFORM, f"{name}:{number}", "line without an order id", "sale"))
                 continue
             pair = (order_id, row.get(cols.marketplace_reference))
             if pair in self.seen:
@@ -356,11 +346,11 @@ class Importer:
         for order_id, rows in orders.items():
             try:
                 if order_id in self.orders_seen:
-                    raise MappingError("order already imported from an earlier file, new lines")
+                    raise Unmappable("order already imported from an earlier file, new lines")
                 documents.extend(_order_documents(order_id, rows, self.settings))
                 self.orders_seen.add(order_id)
-            except (MappingError, ValidationError, ValueError) as exc:
-                aside.append(SetAside(PLATFORM, order_id, _reason(exc)))
+            except (Unmappable, ValidationError, ValueError) as exc:
+                aside.append(SetAside(PLATFORM, order_id, _reason(exc), "sale"))
         return documents, aside
 
     def read_all(self, texts: Iterable[tuple[str, str]]) -> tuple[list[Document], list[SetAside]]:

@@ -23,11 +23,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -39,12 +38,14 @@ from postingrules.connectors._http import (
     ShopClient,
     numbered_pages,
 )
+from postingrules.connectors.profile import FetchRequest, Profile, SetAside
 from postingrules.model.documents import Document
 
-from .mapping import Context, SetAside, map_batch
+from .mapping import CREDITMEMO_STATES, INVOICE_STATES, Context, map_batch
 
 PAGE_SIZE = 100
-RESOURCES = ("invoices", "creditmemos")
+DEFAULT_STATUSES = ("open", "paid", "refunded")
+"""Invoice/memo states taken by default: everything but cancelled documents."""
 
 
 class BearerAuth(httpx.Auth):
@@ -117,21 +118,18 @@ class OAuth1Auth(httpx.Auth):
         yield request
 
 
-def auth_from_env(env: Mapping[str, str] | None = None, prefix: str = "MAGENTO") -> httpx.Auth:
-    """OAuth 1.0a when ``<prefix>_CONSUMER_KEY`` etc. are set, else ``<prefix>_TOKEN`` bearer.
+def auth_from_profile(profile: Profile) -> httpx.Auth:
+    """OAuth 1.0a when the profile names the four integration credentials, else a bearer token.
 
-    The error names the variables, never their values.
+    Credential roles: ``consumer_key``, ``consumer_secret``, ``access_token``,
+    ``access_token_secret`` (OAuth), or ``token`` (bearer).  Values come from the environment
+    variables the profile names; errors name the variables, never the values.
     """
-    env = os.environ if env is None else env
-    names = [
-        f"{prefix}_{n}"
-        for n in ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
-    ]
-    if all(env.get(n) for n in names):
-        return OAuth1Auth(*(env[n] for n in names))
-    if env.get(f"{prefix}_TOKEN"):
-        return BearerAuth(env[f"{prefix}_TOKEN"])
-    raise ValueError(f"set {prefix}_TOKEN, or all of {', '.join(names)}")
+    roles = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    if all(role in profile.credentials for role in roles):
+        method = str(profile.option("oauth_signature", "HMAC-SHA256"))
+        return OAuth1Auth(*(profile.secret(role) for role in roles), method=method)
+    return BearerAuth(profile.secret("token"))
 
 
 def search_params(
@@ -152,30 +150,32 @@ def search_params(
     return params
 
 
-@dataclass
-class MagentoClient:
-    """Reads one Magento store view over REST."""
+def make_client(
+    profile: Profile,
+    *,
+    retry: RetryPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ShopClient:
+    """A client on the shop's URL with bearer or OAuth 1.0a auth (see :func:`auth_from_profile`)."""
+    return ShopClient(
+        profile.url,
+        platform="magento",
+        auth=auth_from_profile(profile),
+        timeout=float(profile.option("timeout", 30.0)),
+        retry=retry,
+        transport=transport,
+    )
 
-    base_url: str
-    auth: httpx.Auth
+
+@dataclass
+class MagentoReader:
+    """Reads one Magento store view over REST through a :class:`ShopClient`."""
+
+    http: ShopClient
     store: str = "default"
     page_size: int = PAGE_SIZE
-    retry: RetryPolicy | None = None
-    timeout: float = 30.0
-    transport: httpx.BaseTransport | None = None
-    http: ShopClient = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.http = ShopClient(
-            self.base_url.rstrip("/"),
-            platform="magento",
-            auth=self.auth,
-            retry=self.retry,
-            timeout=self.timeout,
-            transport=self.transport,
-        )
-
-    def __enter__(self) -> MagentoClient:
+    def __enter__(self) -> MagentoReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -216,27 +216,57 @@ class MagentoClient:
         *,
         since: str | None = None,
         until: str | None = None,
-        kinds: Sequence[str] = ("sale", "refund", "payment"),
+        kinds: Iterable[str] = ("sale", "refund", "payment"),
+        statuses: Sequence[str] = DEFAULT_STATUSES,
     ) -> tuple[list[Document], list[SetAside]]:
-        """Invoices and credit memos updated in ``[since, until]`` (``YYYY-MM-DD HH:MM:SS``, UTC)."""
+        """Invoices and credit memos updated in ``[since, until]`` (``YYYY-MM-DD HH:MM:SS``, UTC).
+
+        ``statuses`` are the normalised invoice/memo states to keep (open, paid, refunded,
+        cancelled); the others are left out on purpose, as the connection file says.
+        """
+        kinds = set(kinds)
         filters = []
         if since:
             filters.append(("updated_at", "gteq", since))
         if until:
             filters.append(("updated_at", "lteq", until))
+        wants_payments = "payment" in kinds
         invoices = (
-            list(self.search("invoices", filters, "updated_at")) if _wants(kinds, "sale") else []
+            list(self.search("invoices", filters, "updated_at"))
+            if "sale" in kinds or wants_payments
+            else []
         )
         memos = (
             list(self.search("creditmemos", filters, "updated_at"))
-            if _wants(kinds, "refund")
+            if "refund" in kinds or wants_payments
             else []
         )
+        invoices = [i for i in invoices if INVOICE_STATES.get(i.get("state")) in statuses]
+        memos = [m for m in memos if CREDITMEMO_STATES.get(m.get("state")) in statuses]
         orders = self.orders_by_id([d.get("order_id") for d in invoices + memos])
         documents, aside = map_batch(invoices, memos, orders, ctx)
         return [d for d in documents if d.kind in kinds], aside
 
 
-def _wants(kinds: Sequence[str], kind: str) -> bool:
-    """Payments come from paid invoices and refunded memos, so they need both lists."""
-    return kind in kinds or "payment" in kinds
+def fetch(
+    profile: Profile, request: FetchRequest, client: ShopClient
+) -> Iterator[Document | SetAside]:
+    """The connector contract: documents then set-aside records of the requested window.
+
+    Options: ``store`` (store view code, default ``default``), ``page_size`` (default 100),
+    ``book_currency`` (the ruleset currency: amounts stay in the order currency and the rate
+    to the base currency is recorded when they differ).
+    """
+    reader = MagentoReader(
+        client, str(profile.option("store", "default")), int(profile.option("page_size", PAGE_SIZE))
+    )
+    ctx = Context(shop=profile.shop, book_currency=profile.option("book_currency"))
+    documents, aside = reader.fetch(
+        ctx,
+        since=request.since.strftime("%Y-%m-%d %H:%M:%S") if request.since else None,
+        until=request.until.strftime("%Y-%m-%d %H:%M:%S") if request.until else None,
+        kinds=request.kinds,
+        statuses=request.statuses or profile.statuses or DEFAULT_STATUSES,
+    )
+    yield from documents
+    yield from aside

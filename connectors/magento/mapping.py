@@ -25,7 +25,7 @@ Traps handled here (see ``shared/reference/shops/API-NOTES.md`` §3):
 * totals are copied as reported (``grand_total``, ``tax_amount``) so the engine sees any
   rounding gap between them and the lines.
 
-A payload that cannot be mapped raises :class:`MappingError`; :func:`map_batch` turns it
+A payload that cannot be mapped raises :class:`Unmappable`; :func:`map_batch` turns it
 into a :class:`SetAside` value so one bad invoice never stops a fetch.
 """
 
@@ -40,6 +40,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
+from postingrules.connectors.profile import SetAside, Unmappable
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -80,19 +81,6 @@ INVOICE_STATES = {1: "open", 2: "paid", 3: "cancelled"}
 CREDITMEMO_STATES = {1: "open", 2: "refunded", 3: "cancelled"}
 
 
-class MappingError(ValueError):
-    """The payload cannot become a document; the message is the reason shown to the user."""
-
-
-@dataclass(frozen=True)
-class SetAside:
-    """A payload left out of the fetch, with enough to find it in the shop."""
-
-    platform: str
-    raw_id: str
-    reason: str
-
-
 @dataclass(frozen=True)
 class Context:
     """Per-shop settings of the mapping."""
@@ -116,7 +104,7 @@ def _date(value: Any) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise MappingError(f"unreadable date {value!r}") from None
+        raise Unmappable(f"unreadable date {value!r}") from None
 
 
 def _amount(payload: Payload, field: str) -> Decimal:
@@ -124,7 +112,7 @@ def _amount(payload: Payload, field: str) -> Decimal:
     try:
         return dec_or(payload.get(field), ZERO)
     except ValueError as exc:
-        raise MappingError(f"{field}: {exc}") from None
+        raise Unmappable(f"{field}: {exc}") from None
 
 
 def _text(value: Any) -> str | None:
@@ -191,13 +179,13 @@ def _exchange_rate(doc: Payload, ctx: Context) -> Decimal | None:
     if ctx.book_currency is None or ctx.book_currency == order_currency:
         return None
     if ctx.book_currency != base_currency:
-        raise MappingError(
+        raise Unmappable(
             f"currency mismatch: order in {order_currency}, base {base_currency}, "
             f"books in {ctx.book_currency}"
         )
     rate = _amount(doc, "base_to_order_rate")
     if rate <= 0:
-        raise MappingError("base_to_order_rate missing or zero: cannot convert to base currency")
+        raise Unmappable("base_to_order_rate missing or zero: cannot convert to base currency")
     return (Decimal(1) / rate).quantize(RATE_PLACES)
 
 
@@ -206,13 +194,13 @@ def _item_rate(order_item: Payload, tax: Decimal, raw_id: Any) -> Decimal:
     percent = order_item.get("tax_percent")
     if percent is None:
         if tax != 0:
-            raise MappingError(f"item {raw_id}: tax {tax} but no tax_percent (unknown tax rate)")
+            raise Unmappable(f"item {raw_id}: tax {tax} but no tax_percent (unknown tax rate)")
         return ZERO
     rate = dec(percent)
     if tax != 0 and rate == 0:
-        raise MappingError(f"item {raw_id}: tax {tax} with tax_percent 0 (unknown tax rate)")
+        raise Unmappable(f"item {raw_id}: tax {tax} with tax_percent 0 (unknown tax rate)")
     if not ZERO <= rate <= 100:
-        raise MappingError(f"item {raw_id}: tax_percent {rate} out of range")
+        raise Unmappable(f"item {raw_id}: tax_percent {rate} out of range")
     return rate
 
 
@@ -227,7 +215,7 @@ def _shipping_rate(order: Payload, net: Decimal, tax: Decimal) -> Decimal:
             if rates:
                 return sum(rates, ZERO)
     if net == 0:
-        raise MappingError(f"shipping tax {tax} on a zero shipping amount (unknown tax rate)")
+        raise Unmappable(f"shipping tax {tax} on a zero shipping amount (unknown tax rate)")
     # No breakdown: the nearest product rate of the order, if the amounts agree with it.
     derived = tax / net * 100
     rates = {dec(i["tax_percent"]) for i in order.get("items") or [] if i.get("tax_percent")}
@@ -280,7 +268,7 @@ def _product_lines(
             continue
         qty = _amount(item, qty_field)
         if qty < 0:
-            raise MappingError(f"item {item.get('order_item_id')}: negative quantity {qty}")
+            raise Unmappable(f"item {item.get('order_item_id')}: negative quantity {qty}")
         net, discount = _net_row(item, qty)
         discounts += discount
         tax = _amount(item, "tax_amount")
@@ -355,7 +343,7 @@ def _commercial(doc: Payload, order: Payload, ctx: Context) -> dict[str, Any]:
 def map_invoice(invoice: Payload, order: Payload, ctx: Context) -> Sale:
     """An invoice (with its order for context) → a :class:`Sale`."""
     if invoice.get("order_id") is not None and order.get("entity_id") != invoice["order_id"]:
-        raise MappingError(f"order {order.get('entity_id')} is not the invoice's order")
+        raise Unmappable(f"order {order.get('entity_id')} is not the invoice's order")
     state = invoice.get("state")
     grand_total = _amount(invoice, "grand_total")
     return Sale(
@@ -394,7 +382,7 @@ def map_creditmemo(
     kept by the merchant) carry no tax in Magento: they become ``fee`` lines at 0 %.
     """
     if memo.get("order_id") is not None and order.get("entity_id") != memo["order_id"]:
-        raise MappingError(f"order {order.get('entity_id')} is not the credit memo's order")
+        raise Unmappable(f"order {order.get('entity_id')} is not the credit memo's order")
     lines = _lines(memo, order, "qty")
     for field, sign, label in (
         ("adjustment_positive", 1, "Adjustment refund"),
@@ -414,7 +402,7 @@ def map_creditmemo(
                 )
             )
     if not lines:
-        raise MappingError("credit memo without items, shipping or adjustment")
+        raise Unmappable("credit memo without items, shipping or adjustment")
     state = memo.get("state")
     comments = [c.get("comment") for c in memo.get("comments") or [] if c.get("comment")]
     invoice_id = memo.get("invoice_id")
@@ -495,8 +483,10 @@ def map_batch(
     for kind, payload in jobs:
         raw_id = f"{kind} {payload.get('entity_id')}"
         order = orders.get(payload.get("order_id"))
+        kind_of = "sale" if kind == "invoice" else "refund"
         if order is None:
-            aside.append(SetAside(PLATFORM, raw_id, f"order {payload.get('order_id')} not found"))
+            reason = f"order {payload.get('order_id')} not found"
+            aside.append(SetAside(PLATFORM, raw_id, reason, kind_of))
             continue
         try:
             if kind == "invoice":
@@ -511,8 +501,8 @@ def map_batch(
                     map_creditmemo(payload, order, ctx, number),
                     creditmemo_payment(payload, order, ctx),
                 ]
-        except (MappingError, ValidationError, KeyError, TypeError, ValueError) as exc:
-            aside.append(SetAside(PLATFORM, raw_id, _reason(exc)))
+        except (Unmappable, ValidationError, KeyError, TypeError, ValueError) as exc:
+            aside.append(SetAside(PLATFORM, raw_id, _reason(exc), kind_of))
             continue
         documents.extend(d for d in found if d is not None)
     return documents, aside

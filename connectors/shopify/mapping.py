@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
+from postingrules.connectors.profile import SetAside, Unmappable
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -81,17 +82,6 @@ FINANCIAL_STATUS = {
 }
 
 
-class MappingError(ValueError):
-    """The order cannot become documents; the message is the reason shown to the user."""
-
-
-@dataclass(frozen=True)
-class SetAside:
-    """A payload left out of the fetch, with enough to find it in the shop."""
-
-    platform: str
-    raw_id: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -124,11 +114,11 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
         return ZERO
     bag = money_set.get("presentmentMoney" if ctx.money == "presentment" else "shopMoney")
     if not bag:
-        raise MappingError(f"{field or 'amount'}: no {ctx.money} money")
+        raise Unmappable(f"{field or 'amount'}: no {ctx.money} money")
     try:
         return dec(bag["amount"])
     except (KeyError, ValueError) as exc:
-        raise MappingError(f"{field or 'amount'}: {exc}") from None
+        raise Unmappable(f"{field or 'amount'}: {exc}") from None
 
 
 def _currency(money_set: Any, ctx: Context) -> str | None:
@@ -143,7 +133,7 @@ def _date(value: Any) -> dt.date | None:
     try:
         return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
     except ValueError:
-        raise MappingError(f"unreadable date {value!r}") from None
+        raise Unmappable(f"unreadable date {value!r}") from None
 
 
 def _text(value: Any) -> str | None:
@@ -169,7 +159,7 @@ def _tax(tax_lines: Iterable[Node], ctx: Context) -> tuple[Decimal, Decimal]:
         elif tax.get("rate") is not None:
             rate += dec(tax["rate"]) * 100
         else:
-            raise MappingError(f"tax line {tax.get('title')!r} without a rate")
+            raise Unmappable(f"tax line {tax.get('title')!r} without a rate")
     return amount, _clean_rate(rate)
 
 
@@ -239,7 +229,7 @@ def _exchange_rate(order: Node, ctx: Context) -> Decimal | None:
         return None
     shown_amount = dec_or(shown.get("amount"), ZERO)
     if shown_amount == 0:
-        raise MappingError("presentment total is zero: no exchange rate can be derived")
+        raise Unmappable("presentment total is zero: no exchange rate can be derived")
     return (dec(shop["amount"]) / shown_amount).quantize(RATE_PLACES)
 
 
@@ -253,7 +243,7 @@ def _key(ctx: Context, kind: str, raw_id: str) -> str:
 def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Line:
     quantity = dec(item.get("quantity", 0))
     if quantity < 0:
-        raise MappingError(f"line item {_legacy_id(item)}: negative quantity {quantity}")
+        raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
     unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
     discount = sum(
         (
@@ -342,7 +332,7 @@ def map_sale(order: Node, ctx: Context) -> Sale:
         if line is not None:
             lines.append(line)
     if not lines:
-        raise MappingError("order without line items")
+        raise Unmappable("order without line items")
     incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
     tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
     status = str(order.get("displayFinancialStatus") or "").upper()
@@ -379,7 +369,7 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Line]:
         elif tax == 0:
             rate = ZERO
         else:
-            raise MappingError(
+            raise Unmappable(
                 f"refunded line item {item.get('id')} not in the order (unknown tax rate)"
             )
         lines.append(
@@ -444,7 +434,7 @@ def map_refund(refund: Node, order: Node, ctx: Context) -> Refund:
     refunded = _money(refund.get("totalRefundedSet"), ctx, "totalRefunded")
     if not lines:
         if refunded == 0:
-            raise MappingError("refund without lines and without amount")
+            raise Unmappable("refund without lines and without amount")
         # An amount-only refund: Shopify does not say what it was for.
         lines = [
             Line(
@@ -537,8 +527,8 @@ def map_batch(orders: Iterable[Node], ctx: Context) -> tuple[list[Document], lis
     for order in orders:
         try:
             documents.extend(map_order(order, ctx))
-        except (MappingError, ValidationError, KeyError, TypeError, ValueError) as exc:
-            aside.append(SetAside(PLATFORM, f"order {_legacy_id(order)}", _reason(exc)))
+        except (Unmappable, ValidationError, KeyError, TypeError, ValueError) as exc:
+            aside.append(SetAside(PLATFORM, f"order {_legacy_id(order)}", _reason(exc), "sale"))
     return documents, aside
 
 

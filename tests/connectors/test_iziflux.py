@@ -15,8 +15,8 @@ from postingrules.connectors.iziflux.client import IzifluxClient, account_from_e
 from postingrules.connectors.iziflux.mapping import (
     ColumnMap,
     Importer,
-    MappingError,
     Settings,
+    Unmappable,
     currency_from_numeric,
 )
 
@@ -106,7 +106,7 @@ def test_numeric_currency_codes(code, alpha):
 
 
 def test_unknown_currency_is_an_error():
-    with pytest.raises(MappingError, match="unknown ISO 4217 numeric code '123'"):
+    with pytest.raises(Unmappable, match="unknown ISO 4217 numeric code '123'"):
         currency_from_numeric("123")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -11,12 +12,14 @@ import pytest
 from fakes import Fault, LoopbackServer
 from fakes import magento as fake
 
-from postingrules.connectors._http import ShopHTTPError
+from postingrules.connectors._http import ShopClient, ShopHTTPError
 from postingrules.connectors.magento.client import (
     BearerAuth,
-    MagentoClient,
+    MagentoReader,
     OAuth1Auth,
-    auth_from_env,
+    auth_from_profile,
+    fetch,
+    make_client,
 )
 from postingrules.connectors.magento.mapping import (
     Context,
@@ -26,6 +29,7 @@ from postingrules.connectors.magento.mapping import (
     map_invoice,
     map_order,
 )
+from postingrules.connectors.profile import FetchRequest, Profile, ProfileError
 from postingrules.model.documents import Refund, Sale
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "magento"
@@ -198,10 +202,15 @@ def shop(data):
         yield server
 
 
-def _client(server, retry, auth=None, page_size=2, timeout=2.0) -> MagentoClient:
-    return MagentoClient(
-        server.url, auth or BearerAuth(TOKEN), page_size=page_size, retry=retry, timeout=timeout
+def _client(server, retry, auth=None, page_size=2, timeout=2.0) -> MagentoReader:
+    http = ShopClient(
+        server.url,
+        platform="magento",
+        auth=auth or BearerAuth(TOKEN),
+        retry=retry,
+        timeout=timeout,
     )
+    return MagentoReader(http, page_size=page_size)
 
 
 def _expected(data) -> list:
@@ -262,11 +271,43 @@ def test_since_filters_on_updated_at(shop, fast_retry):
     }
 
 
-def test_auth_from_env_never_shows_values():
-    assert isinstance(auth_from_env({"MAGENTO_TOKEN": "t"}), BearerAuth)
-    names = ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
-    oauth = auth_from_env({f"MAGENTO_{n}": "s3cr3t" for n in names})
+def _profile(url: str, **credentials: str) -> Profile:
+    return Profile(
+        name="mag", platform="magento", url=url, shop="demo.example", credentials=credentials
+    )
+
+
+def test_auth_from_profile_never_shows_values(monkeypatch):
+    monkeypatch.setenv("MAG_TOKEN", "s3cr3t-token")
+    assert isinstance(auth_from_profile(_profile("http://x", token="MAG_TOKEN")), BearerAuth)
+    roles = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    for role in roles:
+        monkeypatch.setenv(f"MAG_{role.upper()}", "s3cr3t")
+    oauth = auth_from_profile(_profile("http://x", **{r: f"MAG_{r.upper()}" for r in roles}))
     assert isinstance(oauth, OAuth1Auth) and "s3cr3t" not in repr(oauth)
-    with pytest.raises(ValueError, match="MAGENTO_TOKEN") as err:
-        auth_from_env({"MAGENTO_CONSUMER_KEY": "secret-value"})
-    assert "secret-value" not in str(err.value)
+    with pytest.raises(ProfileError, match="MAG_MISSING") as err:
+        auth_from_profile(_profile("http://x", token="MAG_MISSING"))
+    assert "s3cr3t" not in str(err.value)
+
+
+def test_connector_contract_end_to_end(shop, data, fast_retry, monkeypatch):
+    monkeypatch.setenv("MAG_TOKEN", TOKEN)
+    profile = _profile(shop.url, token="MAG_TOKEN")
+    request = FetchRequest(since=dt.datetime(2026, 1, 1))
+    with make_client(profile, retry=fast_retry) as client:
+        found = list(fetch(profile, request, client))
+    keys = [d.key.split(":", 2)[2] for d in found]
+    assert keys == [
+        "sale:1101",
+        "payment:invoice-1101",
+        "sale:1102",
+        "payment:invoice-1102",
+        "sale:1103",
+        "payment:invoice-1103",
+        "sale:1104",
+        "payment:invoice-1104",
+        "refund:501",
+        "payment:creditmemo-501",
+        "refund:502",
+        "payment:creditmemo-502",
+    ]
