@@ -232,3 +232,17 @@ def test_validator_fails_bad_encoding_and_separator() -> None:
     assert {p.rule for p in validate_fec("é".encode("latin-1"))} == {"encoding"}
     data = write(ENTRIES).replace(b"\t", b";")
     assert {p.rule for p in validate_fec(data)} == {"separator"}
+
+
+def test_round_trip_recovers_dates_accounts_amounts() -> None:
+    rows = _rows(write(ENTRIES))[1:]
+    got = sorted(
+        (dt.datetime.strptime(r[3], "%Y%m%d").date(), r[8], r[4], r[6],
+         Decimal(r[11].replace(",", ".")) - Decimal(r[12].replace(",", ".")))
+        for r in rows
+    )  # fmt: skip
+    expected = sorted(
+        (e.date, e.piece, ln.account, ln.aux or "", ln.debit - ln.credit)
+        for e in ENTRIES for ln in e.lines
+    )  # fmt: skip
+    assert got == expected
