@@ -9,7 +9,8 @@ are left for the fetch whose window holds them.
 
 Options: ``auth`` = "basic" (default, HTTPS) or "query" (``consumer_key``/``consumer_secret``
 parameters for servers that drop ``Authorization``), ``per_page`` (default 100, the maximum),
-``vat_meta_keys``, ``invoice_meta_key``, ``invoice_date`` (paid|completed|created),
+``vat_meta_keys``, ``invoice_meta_key``, ``number_from_order`` (use the order number when
+the invoice meta is absent), ``invoice_date`` (paid|completed|created),
 ``tax_rates`` (rate id → percent, for orders older than ``rate_percent``), ``timeout``.
 Credential roles: ``consumer_key``, ``consumer_secret``.
 """
@@ -61,6 +62,7 @@ def options_of(profile: Profile) -> Options:
         shop=profile.shop,
         vat_meta_keys=tuple(profile.option("vat_meta_keys", DEFAULT_VAT_KEYS)),
         invoice_meta_key=profile.option("invoice_meta_key"),
+        number_from_order=bool(profile.option("number_from_order", False)),
         invoice_date=str(profile.option("invoice_date", "paid")),
         tax_rates={str(k): Decimal(str(v)) for k, v in rates.items()} if rates else None,
     )

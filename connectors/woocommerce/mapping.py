@@ -71,6 +71,8 @@ class Options:
     shop: str
     vat_meta_keys: tuple[str, ...] = DEFAULT_VAT_KEYS
     invoice_meta_key: str | None = None
+    number_from_order: bool = False
+    """Use the order ``number`` as the document number when no invoice meta is found."""
     invoice_date: str = "paid"  # paid | completed | created
     tax_rates: Mapping[str, Decimal] | None = None
 
@@ -224,6 +226,13 @@ def _line(
     )
 
 
+def _invoice_number(order: Mapping[str, Any], opts: Options) -> str | None:
+    number = meta(order, [opts.invoice_meta_key]) if opts.invoice_meta_key else None
+    if number is None and opts.number_from_order:
+        number = sid(order.get("number")) or None
+    return number
+
+
 def map_sale(order: Mapping[str, Any], opts: Options) -> Sale:
     """One order → a Sale (product lines before coupons, discount lines, shipping, fees)."""
     oid = sid(order.get("id"))
@@ -294,7 +303,7 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Sale:
     invoice_field = {"paid": "date_paid_gmt", "completed": "date_completed_gmt"}.get(
         opts.invoice_date, "date_created_gmt"
     )
-    number = meta(order, [opts.invoice_meta_key]) if opts.invoice_meta_key else None
+    number = _invoice_number(order, opts)
     return Sale(
         key=f"{PLATFORM}:{opts.shop}:sale:{oid}",
         number=number,
@@ -384,7 +393,7 @@ def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Option
         payment_method=_method(order),
         source=Source(platform=PLATFORM, shop=opts.shop, raw_id=rid),
         sale_key=f"{PLATFORM}:{opts.shop}:sale:{oid}",
-        sale_number=meta(order, [opts.invoice_meta_key]) if opts.invoice_meta_key else None,
+        sale_number=_invoice_number(order, opts),
         reason=sid(refund.get("reason")) or None,
         lines=tuple(lines),
         totals=Totals(excl=refunded - tax, tax=tax, incl=refunded),

@@ -28,3 +28,7 @@ def _register() -> None:
 
 
 _register()
+
+from postingrules.cli.fetch import fetch_command  # noqa: E402
+
+main.add_command(fetch_command)
