@@ -25,10 +25,9 @@ with ``first: 100`` line items / 20 refunds: an order beyond that is set aside, 
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,9 +42,10 @@ from postingrules.connectors._http import (
     cursor_pages,
     dec_or,
 )
+from postingrules.connectors.profile import FetchRequest, Profile, SetAside
 from postingrules.model.documents import Document
 
-from .mapping import Context, SetAside, map_batch, rest_order_to_node
+from .mapping import Context, map_batch, rest_order_to_node
 
 API_VERSION = "2024-04"
 PAGE_SIZE = 50
@@ -100,13 +100,25 @@ query Orders($first: Int!, $cursor: String, $query: String) {{
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
-def token_from_env(env: Mapping[str, str] | None = None, var: str = "SHOPIFY_ACCESS_TOKEN") -> str:
-    """The custom app's Admin API token; the error names the variable, never a value."""
-    env = os.environ if env is None else env
-    token = env.get(var)
-    if not token:
-        raise ValueError(f"set {var} to the custom app's Admin API access token")
-    return token
+def make_client(
+    profile: Profile,
+    *,
+    retry: RetryPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ShopClient:
+    """A client on ``https://<shop>.myshopify.com`` with the custom app's Admin API token.
+
+    Credential role: ``access_token`` (the ``shpat_…`` token, read from the environment
+    variable the profile names).  It travels in ``X-Shopify-Access-Token``, never in a URL.
+    """
+    return ShopClient(
+        profile.url,
+        platform="shopify",
+        headers={"X-Shopify-Access-Token": profile.secret("access_token")},
+        timeout=float(profile.option("timeout", 30.0)),
+        retry=retry,
+        transport=transport,
+    )
 
 
 def graphql_throttle_wait(answer: JSONResponse) -> float | None:
@@ -162,31 +174,26 @@ class LeakyBucket:
 
 
 @dataclass
-class ShopifyClient:
-    """Reads one shop's orders through the Admin API."""
+class ShopifyReader:
+    """Reads one shop's orders through the Admin API, over a :class:`ShopClient`.
 
-    shop_url: str
-    token: str = field(repr=False)
+    ``sleep`` defaults to the client's retry policy's, so a test that injects a clock into
+    the policy drives the pacing waits too.
+    """
+
+    http: ShopClient
     version: str = API_VERSION
     page_size: int = PAGE_SIZE
-    retry: RetryPolicy | None = None
-    timeout: float = 30.0
     clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
     bucket: LeakyBucket = field(init=False)
-    http: ShopClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = ShopClient(
-            self.shop_url.rstrip("/"),
-            platform="shopify",
-            headers={"X-Shopify-Access-Token": self.token},
-            retry=self.retry or RetryPolicy(sleep=self.sleep),
-            timeout=self.timeout,
-        )
+        if self.sleep is None:
+            self.sleep = self.http.retry.sleep
         self.bucket = LeakyBucket(clock=self.clock, sleep=self.sleep)
 
-    def __enter__(self) -> ShopifyClient:
+    def __enter__(self) -> ShopifyReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -201,7 +208,7 @@ class ShopifyClient:
 
         def fetch(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
             if wait_for[0] > 0:
-                self.sleep(wait_for[0])
+                self.bucket.sleep(wait_for[0])
                 self.http.stats.waited += wait_for[0]
             variables = {"first": self.page_size, "cursor": cursor, "query": search}
             answer = self.http.request_json(
@@ -269,8 +276,9 @@ class ShopifyClient:
         *,
         since: str | None = None,
         until: str | None = None,
-        kinds: Sequence[str] = ("sale", "refund", "payment"),
+        kinds: Iterable[str] = ("sale", "refund", "payment"),
         api: str = "graphql",
+        statuses: Sequence[str] = (),
     ) -> tuple[list[Document], list[SetAside]]:
         """Documents of the orders updated since ``since`` (ISO 8601), by GraphQL or REST."""
         if api == "graphql":
@@ -295,7 +303,44 @@ class ShopifyClient:
             else:
                 complete.append(node)
         documents, bad = map_batch(complete, ctx)
-        return [d for d in documents if d.kind in kinds], aside + bad
+        kinds = set(kinds)
+        return [d for d in documents if d.kind in kinds and _taken(d, statuses)], aside + bad
+
+
+def _taken(document: Document, statuses: Sequence[str]) -> bool:
+    """Sales are filtered on their normalised status when the profile lists statuses."""
+    return not statuses or document.kind != "sale" or document.status in statuses
+
+
+def fetch(
+    profile: Profile, request: FetchRequest, client: ShopClient
+) -> Iterator[Document | SetAside]:
+    """The connector contract: documents then set-aside records of the requested window.
+
+    Options: ``api`` (``graphql``, default, or ``rest``), ``version`` (Admin API version,
+    default ``2024-04``), ``money`` (``shop``, default, or ``presentment``), ``vat_attribute``
+    (order custom attribute holding a VAT number), ``page_size`` (default 50).
+    """
+    reader = ShopifyReader(
+        client,
+        version=str(profile.option("version", API_VERSION)),
+        page_size=int(profile.option("page_size", PAGE_SIZE)),
+    )
+    ctx = Context(
+        shop=profile.shop,
+        money=profile.option("money", "shop"),
+        vat_attribute=str(profile.option("vat_attribute", "vat_number")),
+    )
+    documents, aside = reader.fetch(
+        ctx,
+        since=request.since.strftime("%Y-%m-%dT%H:%M:%SZ") if request.since else None,
+        until=request.until.strftime("%Y-%m-%dT%H:%M:%SZ") if request.until else None,
+        kinds=request.kinds,
+        api=str(profile.option("api", "graphql")),
+        statuses=request.statuses or profile.statuses,
+    )
+    yield from documents
+    yield from aside
 
 
 def _pace(body: Mapping[str, Any]) -> float:

@@ -82,8 +82,6 @@ FINANCIAL_STATUS = {
 }
 
 
-
-
 @dataclass(frozen=True)
 class Context:
     """Per-shop settings of the mapping."""

@@ -10,8 +10,9 @@ import pytest
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
 
-from postingrules.connectors._http import RetryPolicy, ShopHTTPError
-from postingrules.connectors.shopify.client import ShopifyClient, token_from_env
+from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError
+from postingrules.connectors.profile import FetchRequest, Profile, ProfileError
+from postingrules.connectors.shopify.client import ShopifyReader, fetch, make_client
 from postingrules.connectors.shopify.mapping import (
     Context,
     SetAside,
@@ -179,11 +180,18 @@ def _server(shops_dir, clock, nodes=None, orders=None, **limits) -> tuple:
     return app, LoopbackServer(app)
 
 
-def _client(server, clock, page_size=3, token=TOKEN) -> ShopifyClient:
-    retry = RetryPolicy(max_attempts=6, sleep=clock.sleep, rng=lambda: 0.5)
-    return ShopifyClient(
-        server.url, token, page_size=page_size, retry=retry, clock=clock, sleep=clock.sleep
+def _retry(clock) -> RetryPolicy:
+    return RetryPolicy(max_attempts=6, sleep=clock.sleep, rng=lambda: 0.5)
+
+
+def _client(server, clock, page_size=3, token=TOKEN) -> ShopifyReader:
+    http = ShopClient(
+        server.url,
+        platform="shopify",
+        headers={"X-Shopify-Access-Token": token},
+        retry=_retry(clock),
     )
+    return ShopifyReader(http, page_size=page_size, clock=clock)
 
 
 def test_graphql_cursor_paging_gets_every_order_once(shops_dir, clock):
@@ -271,5 +279,36 @@ def test_bad_token_is_reported_without_the_token(shops_dir, clock):
         client.fetch(CTX)
     assert err.value.status == 401 and "wrong-token-value" not in str(err.value)
     assert "wrong-token-value" not in repr(client)
-    with pytest.raises(ValueError, match="SHOPIFY_ACCESS_TOKEN"):
-        token_from_env({})
+
+
+def _profile(url: str, **options) -> Profile:
+    return Profile(
+        name="s",
+        platform="shopify",
+        url=url,
+        shop=CTX.shop,
+        credentials={"access_token": "SHOP_TOKEN"},
+        options=options,
+    )
+
+
+def test_connector_contract_graphql_and_rest(shops_dir, clock, monkeypatch):
+    monkeypatch.delenv("SHOP_TOKEN", raising=False)
+    with pytest.raises(ProfileError, match="SHOP_TOKEN"):
+        make_client(_profile("http://x"))
+    monkeypatch.setenv("SHOP_TOKEN", TOKEN)
+    _, server = _server(shops_dir, clock)
+    with server:
+        profile = _profile(server.url, page_size=4)
+        with make_client(profile, retry=_retry(clock)) as client:
+            graphql = list(fetch(profile, FetchRequest(kinds=frozenset({"refund"})), client))
+        rest_profile = _profile(server.url, api="rest")
+        with make_client(rest_profile, retry=_retry(clock)) as client:
+            rest = list(fetch(rest_profile, FetchRequest(statuses=("partially_refunded",)), client))
+    assert [d.key.split(":", 2)[2] for d in graphql] == ["refund:501", "refund:502"]
+    assert [d.key.split(":", 2)[2] for d in rest] == [
+        "sale:450789469",
+        "refund:509562969",
+        "payment:179259969",
+        "payment:801038806",
+    ]
