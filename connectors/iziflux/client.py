@@ -13,17 +13,18 @@ accountant can drop a day's files in a folder.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError
+from postingrules.connectors.profile import FetchRequest, Profile, SetAside
 from postingrules.model.documents import Document
 
-from .mapping import Importer, SetAside, Settings
+from .mapping import ColumnMap, Importer, Settings
 
 DEFAULT_TEMPLATE = "{account}/prestashop_{account}_{hour:%Y-%m-%d-%H}-00-00.txt"
 """Relative to ``base_url`` (``http://www.<host>.com/iziflux/marketPlace/partenaires/prestashop``)."""
@@ -52,37 +53,32 @@ def hours(since: dt.datetime, until: dt.datetime) -> Iterator[dt.datetime]:
         hour += dt.timedelta(hours=1)
 
 
-def account_from_env(env: Mapping[str, str] | None = None, var: str = "IZIFLUX_ACCOUNT") -> str:
-    """The account name that forms the file URLs (kept out of connection files)."""
-    env = os.environ if env is None else env
-    if not env.get(var):
-        raise ValueError(f"set {var} to the Iziflux account name")
-    return env[var]
+def make_client(
+    profile: Profile,
+    *,
+    retry: RetryPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ShopClient:
+    """A client on the folder URL that holds the account's hourly files."""
+    return ShopClient(
+        profile.url.rstrip("/") + "/",
+        platform="iziflux",
+        timeout=float(profile.option("timeout", 30.0)),
+        retry=retry,
+        transport=transport,
+    )
 
 
 @dataclass
-class IzifluxClient:
-    """Downloads the hourly files of one account and maps them."""
+class IzifluxReader:
+    """Downloads the hourly files of one account through a :class:`ShopClient`."""
 
-    base_url: str
+    http: ShopClient
     account: str = field(repr=False)
     template: str = DEFAULT_TEMPLATE
-    retry: RetryPolicy | None = None
-    timeout: float = 30.0
-    transport: httpx.BaseTransport | None = None
     missing: list[str] = field(default_factory=list)
-    http: ShopClient = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.http = ShopClient(
-            self.base_url.rstrip("/") + "/",
-            platform="iziflux",
-            retry=self.retry,
-            timeout=self.timeout,
-            transport=self.transport,
-        )
-
-    def __enter__(self) -> IzifluxClient:
+    def __enter__(self) -> IzifluxReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,3 +108,43 @@ class IzifluxClient:
     ) -> tuple[list[Document], list[SetAside]]:
         documents, aside = Importer(settings).read_all(self.files(since, until))
         return [d for d in documents if d.kind in kinds], aside
+
+
+def settings_of(profile: Profile) -> Settings:
+    """Options: ``columns`` (field → position or header name, over the defaults),
+    ``prices_include_tax`` (default true), ``default_tax_rate``, ``default_country``."""
+    columns = dict(profile.option("columns", {}))
+    if isinstance(columns.get("customer_name"), list):
+        columns["customer_name"] = tuple(columns["customer_name"])
+    rate = profile.option("default_tax_rate")
+    return Settings(
+        shop=profile.shop,
+        columns=ColumnMap(**columns),
+        prices_include_tax=bool(profile.option("prices_include_tax", True)),
+        default_tax_rate=None if rate is None else Decimal(str(rate)),
+        default_country=profile.option("default_country"),
+    )
+
+
+def fetch(
+    profile: Profile, request: FetchRequest, client: ShopClient
+) -> Iterator[Document | SetAside]:
+    """The connector contract.  ``url`` is the folder of hourly files; the account name is
+    the credential role ``account`` (it is the only secret in the file URLs).  Option
+    ``path`` reads a local file or folder instead; option ``template`` changes the file
+    name pattern.  Without ``until`` the window ends now; without ``since`` it is 24 hours.
+    An hour without a file (404) had no orders: it is not an error.
+    """
+    settings = settings_of(profile)
+    local = profile.option("path")
+    if local:
+        documents, aside = Importer(settings).read_all(local_files(Path(local)))
+    else:
+        until = request.until or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        since = request.since or until - dt.timedelta(hours=24)
+        reader = IzifluxReader(
+            client, profile.secret("account"), str(profile.option("template", DEFAULT_TEMPLATE))
+        )
+        documents, aside = Importer(settings).read_all(reader.files(since, until))
+    yield from (d for d in documents if d.kind in request.kinds)
+    yield from aside

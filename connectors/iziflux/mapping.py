@@ -101,8 +101,6 @@ class Settings:
     )
 
 
-
-
 # --------------------------------------------------------------------------- cells
 
 
@@ -334,7 +332,9 @@ class Importer:
             row = _Row(raw.split("|"), index, number)
             order_id = row.get(cols.order_id)
             if not order_id:
-                aside.append(SetAside(PLATFORM, f"{name}:{number}", "line without an order id", "sale"))
+                aside.append(
+                    SetAside(PLATFORM, f"{name}:{number}", "line without an order id", "sale")
+                )
                 continue
             pair = (order_id, row.get(cols.marketplace_reference))
             if pair in self.seen:

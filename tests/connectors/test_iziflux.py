@@ -11,7 +11,8 @@ import pytest
 from fakes import Fault, LoopbackServer
 from fakes import iziflux as fake
 
-from postingrules.connectors.iziflux.client import IzifluxClient, account_from_env, local_files
+from postingrules.connectors._http import ShopClient
+from postingrules.connectors.iziflux.client import IzifluxReader, fetch, local_files, make_client
 from postingrules.connectors.iziflux.mapping import (
     ColumnMap,
     Importer,
@@ -19,6 +20,7 @@ from postingrules.connectors.iziflux.mapping import (
     Unmappable,
     currency_from_numeric,
 )
+from postingrules.connectors.profile import FetchRequest, Profile
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "iziflux"
 D = Decimal
@@ -129,24 +131,63 @@ def test_hourly_urls_with_missing_hour_and_faults(fast_retry):
             Fault(path="10-00-00", status=503, headers={"Retry-After": "1"}),
             Fault(path="11-00-00", truncate=True),
         ]
-        client = IzifluxClient(
-            server.url + "/iziflux/marketPlace/partenaires/prestashop",
-            fake.ACCOUNT,
+        http = ShopClient(
+            server.url + "/iziflux/marketPlace/partenaires/prestashop/",
+            platform="iziflux",
             retry=fast_retry,
         )
-        with client:
-            documents, aside = client.fetch(
+        with IzifluxReader(http, fake.ACCOUNT) as reader:
+            documents, aside = reader.fetch(
                 SETTINGS, dt.datetime(2026, 3, 2, 10, 15), dt.datetime(2026, 3, 2, 12, 0)
             )
-            retries = client.http.stats.retry_reasons
+            retries = http.stats.retry_reasons
     _, expected, expected_aside = _import()
     assert documents == expected and aside == expected_aside
-    assert client.missing == ["2026-03-02T12:00"]
+    assert reader.missing == ["2026-03-02T12:00"]
     assert retries == {"503": 1, "transport": 1}
-    assert "boutique-demo" not in repr(client)
+    assert fake.ACCOUNT not in repr(reader)
 
 
-def test_account_from_env():
-    assert account_from_env({"IZIFLUX_ACCOUNT": "a"}) == "a"
-    with pytest.raises(ValueError, match="IZIFLUX_ACCOUNT"):
-        account_from_env({})
+def _profile(url: str, **options) -> Profile:
+    columns = {
+        "unit_price": "PRIX_UNITAIRE_TTC",
+        "shipping": "FRAIS_PORT_TTC",
+        "tax_rate": "TAUX_TVA",
+        "country": "PAYS",
+        "postcode": "CP",
+        "city": "VILLE",
+    }
+    return Profile(
+        name="izi",
+        platform="iziflux",
+        url=url,
+        shop="boutique-demo",
+        credentials={"account": "IZI_ACCOUNT"},
+        options={"columns": columns, **options},
+    )
+
+
+def test_connector_contract_from_url_and_from_a_folder(fast_retry, monkeypatch, tmp_path):
+    monkeypatch.setenv("IZI_ACCOUNT", fake.ACCOUNT)
+    request = FetchRequest(
+        since=dt.datetime(2026, 3, 2, 10),
+        until=dt.datetime(2026, 3, 2, 11, 59),
+        kinds=frozenset({"sale"}),
+    )
+    with LoopbackServer(fake.serve) as server:
+        profile = _profile(server.url + "/iziflux/marketPlace/partenaires/prestashop")
+        with make_client(profile, retry=fast_retry) as client:
+            from_url = list(fetch(profile, request, client))
+    for name, body in fake.FILES.items():
+        (tmp_path / name).write_bytes(body)
+    local = _profile("file:", path=str(tmp_path))
+    with make_client(local) as client:
+        from_folder = list(fetch(local, request, client))
+    assert from_url == from_folder
+    assert [getattr(d, "order_id", None) or d.raw_id for d in from_url] == [
+        "AMZ-1001",
+        "MM-2002",
+        "FNAC-4004",
+        "CD-3003",
+        "AMZ-1001",
+    ]
