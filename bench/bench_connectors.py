@@ -7,7 +7,7 @@ parsed with the same Decimal-preserving parser, and mapped by the pure mapping f
 
     python bench/bench_connectors.py [N]        # default N = 10,000 orders per platform
 
-Platforms are registered in ``BENCHES``; connectors-2 adds Magento, Shopify and Iziflux there.
+Platforms are registered in ``BENCHES`` (PrestaShop, WooCommerce, Magento, Shopify, Iziflux).
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ import time
 from collections.abc import Callable
 
 from postingrules.connectors._http import parse_json
+from postingrules.connectors.iziflux.mapping import ColumnMap, Importer, Settings
+from postingrules.connectors.magento.mapping import Context as MagentoContext
+from postingrules.connectors.magento.mapping import map_invoice as mg_map_invoice
 from postingrules.connectors.prestashop.mapping import Lookups
 from postingrules.connectors.prestashop.mapping import map_sale as ps_map_sale
+from postingrules.connectors.shopify.mapping import Context as ShopifyContext
+from postingrules.connectors.shopify.mapping import map_sale as sh_map_sale
 from postingrules.connectors.woocommerce.mapping import Options
 from postingrules.connectors.woocommerce.mapping import map_sale as wc_map_sale
 from postingrules.model.documents import Sale
@@ -180,6 +185,218 @@ def bench_woocommerce(n: int) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
+def _mg_pairs(n: int) -> list[list[dict]]:
+    """(invoice, order) pairs: two taxed items (one configurable parent + child), shipping."""
+    raw = []
+    for i in range(n):
+        q = 1 + i % 3
+        items = [
+            {
+                "item_id": 1,
+                "product_type": "configurable",
+                "sku": "T",
+                "name": "T",
+                "qty_ordered": q,
+                "price": 20.0,
+                "row_total": 20.0 * q,
+                "tax_amount": 4.0 * q,
+                "tax_percent": 20.0,
+                "discount_amount": 0.0,
+            },
+            {
+                "item_id": 2,
+                "parent_item_id": 1,
+                "product_type": "simple",
+                "sku": "T",
+                "qty_ordered": q,
+                "price": 20.0,
+                "row_total": 0.0,
+                "tax_amount": 0.0,
+            },
+            {
+                "item_id": 3,
+                "product_type": "simple",
+                "sku": "B",
+                "name": "B",
+                "qty_ordered": 1,
+                "price": 10.0,
+                "row_total": 10.0,
+                "tax_amount": 0.55,
+                "tax_percent": 5.5,
+                "discount_amount": 0.0,
+            },
+        ]
+        order = {
+            "entity_id": i + 1,
+            "increment_id": f"{i + 1:09d}",
+            "created_at": "2024-03-01 09:00:00",
+            "order_currency_code": "EUR",
+            "base_currency_code": "EUR",
+            "base_to_order_rate": 1.0,
+            "customer_id": 7,
+            "customer_is_guest": 0,
+            "customer_firstname": "A",
+            "customer_lastname": "B",
+            "customer_email": "a@b.fr",
+            "billing_address": {
+                "country_id": "FR",
+                "firstname": "A",
+                "lastname": "B",
+                "street": ["1 rue X"],
+                "city": "Lyon",
+                "postcode": "69001",
+            },
+            "payment": {"method": "checkmo", "additional_information": ["Chèque"]},
+            "shipping_description": "Colissimo",
+            "items": items,
+            "extension_attributes": {
+                "item_applied_taxes": [{"type": "shipping", "applied_taxes": [{"percent": 20.0}]}]
+            },
+        }
+        invoice = {
+            "entity_id": i + 1,
+            "increment_id": f"INV{i + 1}",
+            "order_id": i + 1,
+            "state": 2,
+            "created_at": "2024-03-01 10:00:00",
+            "order_currency_code": "EUR",
+            "base_currency_code": "EUR",
+            "base_to_order_rate": 1.0,
+            "shipping_amount": 5.0,
+            "shipping_tax_amount": 1.0,
+            "discount_amount": 0.0,
+            "tax_amount": 4.0 * q + 1.55,
+            "grand_total": 24.0 * q + 16.55,
+            "items": [
+                {
+                    "order_item_id": it["item_id"],
+                    "qty": q,
+                    **{k: it[k] for k in ("sku", "price", "row_total", "tax_amount") if k in it},
+                }
+                for it in items
+            ],
+        }
+        raw.append([invoice, order])
+    return parse_json(json.dumps(raw).encode())
+
+
+def bench_magento(n: int) -> tuple[int, float]:
+    pairs, ctx = _mg_pairs(n), MagentoContext(shop="bench")
+    start = time.perf_counter()
+    for invoice, order in pairs:
+        mg_map_invoice(invoice, order, ctx)
+    return n, time.perf_counter() - start
+
+
+def _money(amount: str) -> dict:
+    bag = {"amount": amount, "currencyCode": "EUR"}
+    return {"shopMoney": bag, "presentmentMoney": bag}
+
+
+def _sh_nodes(n: int) -> list[dict]:
+    """GraphQL order nodes: two lines at two rates, a discount allocation, taxed shipping."""
+    raw = []
+    for i in range(n):
+        q = 1 + i % 3
+        raw.append(
+            {
+                "id": f"gid://shopify/Order/{i + 1}",
+                "legacyResourceId": str(i + 1),
+                "name": f"#{1000 + i}",
+                "processedAt": "2024-03-01T10:00:00+01:00",
+                "displayFinancialStatus": "PAID",
+                "currencyCode": "EUR",
+                "taxesIncluded": False,
+                "customer": {
+                    "id": "gid://shopify/Customer/7",
+                    "email": "a@b.fr",
+                    "firstName": "A",
+                    "lastName": "B",
+                },
+                "billingAddress": {"countryCodeV2": "FR", "city": "Lyon", "zip": "69001"},
+                "paymentGatewayNames": ["shopify_payments"],
+                "totalPriceSet": _money(f"{24 * q + 10.55 + 6 - 1.2:.2f}"),
+                "totalTaxSet": _money(f"{4 * q + 0.55 + 1 - 0.2:.2f}"),
+                "lineItems": {
+                    "nodes": [
+                        {
+                            "id": "gid://shopify/LineItem/1",
+                            "name": "T",
+                            "sku": "T",
+                            "quantity": q,
+                            "originalUnitPriceSet": _money("20.00"),
+                            "taxLines": [
+                                {"ratePercentage": 20.0, "priceSet": _money(f"{4 * q - 0.2:.2f}")}
+                            ],
+                            "discountAllocations": [{"allocatedAmountSet": _money("1.00")}],
+                        },
+                        {
+                            "id": "gid://shopify/LineItem/2",
+                            "name": "B",
+                            "sku": "B",
+                            "quantity": 1,
+                            "originalUnitPriceSet": _money("10.00"),
+                            "taxLines": [{"ratePercentage": 5.5, "priceSet": _money("0.55")}],
+                            "discountAllocations": [],
+                        },
+                    ]
+                },
+                "shippingLines": {
+                    "nodes": [
+                        {
+                            "title": "Colissimo",
+                            "originalPriceSet": _money("5.00"),
+                            "taxLines": [{"ratePercentage": 20.0, "priceSet": _money("1.00")}],
+                            "discountAllocations": [],
+                        }
+                    ]
+                },
+                "transactions": [
+                    {
+                        "id": f"gid://shopify/OrderTransaction/{i}",
+                        "kind": "SALE",
+                        "status": "SUCCESS",
+                        "gateway": "shopify_payments",
+                        "amountSet": _money(f"{24 * q + 10.55 + 6 - 1.2:.2f}"),
+                    }
+                ],
+            }
+        )
+    return parse_json(json.dumps(raw).encode())
+
+
+def bench_shopify(n: int) -> tuple[int, float]:
+    nodes, ctx = _sh_nodes(n), ShopifyContext(shop="bench")
+    start = time.perf_counter()
+    for node in nodes:
+        sh_map_sale(node, ctx)
+    return n, time.perf_counter() - start
+
+
+def bench_iziflux(n: int) -> tuple[int, float]:
+    """One hourly file of ``n`` orders, two item lines each, parsed and mapped (sale + payment)."""
+    columns = ColumnMap(unit_price=41, shipping=42, tax_rate=43, country=44)
+    header = "|".join(f"C{i}" for i in range(45))
+    rows = [header]
+    for i in range(n):
+        for ref, price, rate in (("A", "24.00", "20"), ("B", "5.50", "5.5")):
+            cells = ["NON-RENSEIGNE"] * 45
+            cells[0], cells[2], cells[3], cells[4] = (
+                f"AMZ-{i}",
+                f"ASIN-{ref}",
+                ref,
+                "2024-03-01 10:00:00",
+            )
+            cells[31], cells[32], cells[39], cells[40] = "Amazon", "1", "978", f"T{i}"
+            cells[41], cells[42], cells[43], cells[44] = price, "4.80", rate, "FR"
+            rows.append("|".join(cells))
+    text = "\n".join(rows)
+    start = time.perf_counter()
+    documents, aside = Importer(Settings(shop="bench", columns=columns)).read(text)
+    assert len(documents) == 2 * n and not aside
+    return n, time.perf_counter() - start
+
+
 def bench_model_only(n: int) -> tuple[int, float]:
     """The floor every connector shares: validating an already-mapped Sale (pydantic)."""
     sale = wc_map_sale(_wc_orders(1)[0], Options(shop="bench")).model_dump()
@@ -192,6 +409,9 @@ def bench_model_only(n: int) -> tuple[int, float]:
 BENCHES: dict[str, Callable[[int], tuple[int, float]]] = {
     "prestashop": bench_prestashop,
     "woocommerce": bench_woocommerce,
+    "magento (invoice + order)": bench_magento,
+    "shopify (GraphQL node)": bench_shopify,
+    "iziflux (file, sale + payment)": bench_iziflux,
     "(Sale model validation only)": bench_model_only,
 }
 
