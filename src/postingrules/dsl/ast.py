@@ -384,7 +384,7 @@ class RegimeDecl:
 class RuleDecl:
     name: Str
     condition: Condition
-    settings: tuple[Setting, ...]
+    settings: tuple[Setting | TableDecl, ...]  # a rule may carry its own `customer by` table
     span: Span
 
 

@@ -508,6 +508,8 @@ class Checker:
                     )
         elif isinstance(setting, ast.TextSetting):
             self._template(setting.template, kinds, allow_line=False, where=f"the {setting.field}")
+        elif isinstance(setting, ast.TableDecl):  # `customer by … { … }` inside a rule
+            self._table(setting)
 
     def _block(self, block: ast.BlockDecl) -> None:
         kind: Kind = block.kind.value  # type: ignore[assignment]

@@ -242,6 +242,8 @@ class Compiler:
                 "date": tuple(self.getter(n.value) for n in setting.chain),
                 "date_names": tuple(n.value for n in setting.chain),
             }
+        if isinstance(setting, ast.TableDecl):  # `customer by … { … }` inside a rule
+            return {"customer": self.table(setting)}
         assert isinstance(setting, ast.TextSetting)
         return {setting.field: self.template(setting.template)}
 
