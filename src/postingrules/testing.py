@@ -92,7 +92,9 @@ def run_tests(ruleset: Ruleset) -> Iterator[TestOutcome]:
         path = base / test.given.value
         docs = list(read_documents(path)) if path.exists() else []
         if len(docs) != 1 or isinstance(docs[0], BadDocument):
-            why = "not found" if not docs else f"{len(docs)} documents" if len(docs) != 1 else docs[0]
+            why = (
+                "not found" if not docs else f"{len(docs)} documents" if len(docs) != 1 else docs[0]
+            )
             yield TestOutcome(test.name.value, False, f"  GIVEN {test.given.value}: {why}")
             continue
         result = ruleset.post(docs[0])  # type: ignore[arg-type]

@@ -30,7 +30,9 @@ COLUMNS = (
 )
 
 
-def _selection(select: tuple[str, ...], exclude: tuple[str, ...], status: tuple[str, ...]) -> Selection:
+def _selection(
+    select: tuple[str, ...], exclude: tuple[str, ...], status: tuple[str, ...]
+) -> Selection:
     split = lambda values: tuple(v for item in values for v in item.split(",") if v)  # noqa: E731
     return Selection(split(select), split(exclude), split(status))
 
@@ -79,7 +81,9 @@ def _rows(entry: Entry, explain: bool) -> list[list[object]]:
 @click.argument("documents", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
 @selection_options
 @click.option("--explain", is_flag=True, help="Show which table row or rule produced each line.")
-@click.option("--json", "as_json", is_flag=True, help="Print entries and set-aside documents as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print entries and set-aside documents as JSON."
+)
 def preview_command(
     rules: str,
     documents: tuple[str, ...],
@@ -99,9 +103,12 @@ def preview_command(
             "summary": tally.summary(),
             "entries": entries,
             "refused": [r.to_dict() for r in tally.refused],
-            "left_out": [{"document_key": s.document_key, "reason": s.reason} for s in tally.skipped],
+            "left_out": [
+                {"document_key": s.document_key, "reason": s.reason} for s in tally.skipped
+            ],
             "invalid": [
-                {"location": b.location, "document_key": b.key, "reason": b.reason} for b in tally.invalid
+                {"location": b.location, "document_key": b.key, "reason": b.reason}
+                for b in tally.invalid
             ],
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -127,7 +134,9 @@ def preview_command(
 @click.argument("rules", type=click.Path(exists=True, dir_okay=False))
 @click.argument("documents", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
 @click.option("--format", "format_name", default="json", show_default=True, help="Export format.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write."
+)
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @selection_options
 def export_command(
@@ -147,7 +156,9 @@ def export_command(
         raise click.BadParameter(str(exc), param_hint="--format") from None
     ruleset = load_or_exit(rules)
     tally = Tally()
-    entries = (entry for _, entry in run(ruleset, documents, tally, _selection(select, exclude, status)))
+    entries = (
+        entry for _, entry in run(ruleset, documents, tally, _selection(select, exclude, status))
+    )
     try:
         with atomic_output(Path(output), overwrite=force) as stream:
             fmt.write(entries, stream)
