@@ -426,8 +426,12 @@ def _rate_of(excl: Decimal, tax: Decimal) -> Decimal:
     return (tax / excl * 100).quantize(Decimal("0.01"))
 
 
-def map_refund(refund: Node, order: Node, ctx: Context) -> Refund:
-    """One refund of an order → a :class:`Refund` with positive amounts."""
+def map_refund(refund: Node, order: Node, ctx: Context, index: int = 1) -> Refund:
+    """One refund of an order → a :class:`Refund` with positive amounts.
+
+    Shopify numbers no credit notes: the number is the order name and the refund's rank in
+    the order (``#1004-R1``), stable because Shopify refunds cannot be deleted.
+    """
     lines = _refund_lines(refund, order, ctx)
     refunded = _money(refund.get("totalRefundedSet"), ctx, "totalRefunded")
     if not lines:
@@ -448,6 +452,7 @@ def map_refund(refund: Node, order: Node, ctx: Context) -> Refund:
     refund_id = _legacy_id(refund)
     return Refund(
         key=_key(ctx, "refund", refund_id),
+        number=f"{order.get('name') or _legacy_id(order)}-R{index}",
         refund_date=_date(refund.get("createdAt")),
         sale_key=_key(ctx, "sale", _legacy_id(order)),
         sale_number=_text(order.get("name")),
@@ -513,7 +518,8 @@ def map_payments(order: Node, ctx: Context) -> list[Payment]:
 def map_order(order: Node, ctx: Context) -> list[Document]:
     """Every document of one order node: its sale, its refunds and its payments."""
     documents: list[Document] = [map_sale(order, ctx)]
-    documents.extend(map_refund(r, order, ctx) for r in _nodes(order.get("refunds")))
+    refunds = sorted(_nodes(order.get("refunds")), key=lambda r: str(r.get("createdAt") or ""))
+    documents.extend(map_refund(r, order, ctx, k) for k, r in enumerate(refunds, start=1))
     documents.extend(map_payments(order, ctx))
     return documents
 

@@ -9,9 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fakes import Fault, LoopbackServer
 from fakes import magento as fake
 
+from postingrules.cli import main
 from postingrules.connectors._http import ShopClient, ShopHTTPError
 from postingrules.connectors.magento.client import (
     BearerAuth,
@@ -311,3 +313,59 @@ def test_connector_contract_end_to_end(shop, data, fast_retry, monkeypatch):
         "refund:502",
         "payment:creditmemo-502",
     ]
+
+
+# --------------------------------------------------------------------------- end to end
+
+RULES = Path(__file__).resolve().parents[2] / "rulesets" / "fr-ecommerce.rules"
+
+
+def preview_entries(docs: Path) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
+    """``preview --json`` → {document key: {account: (debit, credit)}}."""
+    result = CliRunner().invoke(main, ["preview", "--json", str(RULES), str(docs)])
+    assert result.exit_code in (0, 1), result.output
+    entries: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+    for entry in json.loads(result.stdout)["entries"]:
+        accounts = entries.setdefault(entry["document_key"], {})
+        for line in entry["lines"]:
+            debit, credit = accounts.get(line["account"], (D(0), D(0)))
+            accounts[line["account"]] = (
+                debit + D(str(line["debit"])),
+                credit + D(str(line["credit"])),
+            )
+    return entries
+
+
+@pytest.mark.skipif(not RULES.exists(), reason="fr-ecommerce.rules not in this checkout")
+def test_fetch_then_preview_posts_hand_computed_amounts(shop, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAG_E2E_TOKEN", TOKEN)
+    monkeypatch.setenv("POSTINGRULES_STATE_DIR", str(tmp_path / "state"))
+    profile = tmp_path / "magento.toml"
+    profile.write_text(
+        f'platform = "magento"\nurl = "{shop.url}"\nshop = "mag.test"\n'
+        '[credentials]\ntoken = "MAG_E2E_TOKEN"\n[options]\npage_size = 3\n'
+    )
+    docs = tmp_path / "docs.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["fetch", str(profile), "--since", "2026-01-01", "--kind", "sale,refund", "-o", str(docs)],
+    )
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in result.output
+    entries = preview_entries(docs)
+    # Invoice 1101: 2 books 20.00 @ 5.5 % (1.10), a t-shirt 25.00 @ 20 % (5.00),
+    # shipping 5.00 @ 20 % (1.00): 20 + 25 + 5 + 1.10 + 5 + 1 = 57.10
+    assert entries["magento:mag.test:sale:1101"] == {
+        "41100000": (D("57.10"), 0),
+        "70705500": (0, D("20.00")),
+        "44570500": (0, D("1.10")),
+        "70720000": (0, D("25.00")),
+        "44572000": (0, D("6.00")),
+        "70852000": (0, D("5.00")),
+    }
+    # Credit memo 502: shipping only, 5.00 + 1.00 VAT back to the customer
+    assert entries["magento:mag.test:refund:502"] == {
+        "41100000": (0, D("6.00")),
+        "70852000": (D("5.00"), 0),
+        "44572000": (D("1.00"), 0),
+    }

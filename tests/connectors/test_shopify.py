@@ -7,9 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
 
+from postingrules.cli import main
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError
 from postingrules.connectors.profile import FetchRequest, Profile, ProfileError
 from postingrules.connectors.shopify.client import ShopifyReader, fetch, make_client
@@ -312,3 +314,59 @@ def test_connector_contract_graphql_and_rest(shops_dir, clock, monkeypatch):
         "payment:179259969",
         "payment:801038806",
     ]
+
+
+# --------------------------------------------------------------------------- end to end
+
+RULES = Path(__file__).resolve().parents[2] / "rulesets" / "fr-ecommerce.rules"
+
+
+def preview_entries(docs: Path) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
+    """``preview --json`` → {document key: {account: (debit, credit)}}."""
+    result = CliRunner().invoke(main, ["preview", "--json", str(RULES), str(docs)])
+    assert result.exit_code in (0, 1), result.output
+    entries: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+    for entry in json.loads(result.stdout)["entries"]:
+        accounts = entries.setdefault(entry["document_key"], {})
+        for line in entry["lines"]:
+            debit, credit = accounts.get(line["account"], (D(0), D(0)))
+            accounts[line["account"]] = (
+                debit + D(str(line["debit"])),
+                credit + D(str(line["credit"])),
+            )
+    return entries
+
+
+@pytest.mark.skipif(not RULES.exists(), reason="fr-ecommerce.rules not in this checkout")
+def test_fetch_then_preview_posts_hand_computed_amounts(shops_dir, clock, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOP_E2E_TOKEN", TOKEN)
+    monkeypatch.setenv("POSTINGRULES_STATE_DIR", str(tmp_path / "state"))
+    _, server = _server(shops_dir, clock)
+    docs = tmp_path / "docs.jsonl"
+    with server:
+        profile = tmp_path / "shopify.toml"
+        profile.write_text(
+            f'platform = "shopify"\nurl = "{server.url}"\nshop = "shop.test"\n'
+            '[credentials]\naccess_token = "SHOP_E2E_TOKEN"\n[options]\npage_size = 3\n'
+        )
+        result = CliRunner().invoke(main, ["fetch", str(profile), "-o", str(docs), "-v"])
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in result.output
+    entries = preview_entries(docs)
+    # Order #1002: book 10.00 @ 5.5 % (0.55), 2 mugs 30.00 @ 20 % (6.00), shipping 4.90
+    # @ 20 % (0.98): 10 + 30 + 4.90 + 0.55 + 6 + 0.98 = 52.43
+    assert entries["shopify:shop.test:sale:1002"] == {
+        "41100000": (D("52.43"), 0),
+        "70705500": (0, D("10.00")),
+        "44570500": (0, D("0.55")),
+        "70720000": (0, D("30.00")),
+        "44572000": (0, D("6.98")),
+        "70852000": (0, D("4.90")),
+    }
+    # Refund 501 of #1004: one hat 30.00 + 6.00 VAT; its payment 36.00 goes back out
+    assert entries["shopify:shop.test:refund:501"] == {
+        "41100000": (0, D("36.00")),
+        "70720000": (D("30.00"), 0),
+        "44572000": (D("6.00"), 0),
+    }
+    assert entries["shopify:shop.test:payment:10041"]["41100000"] == (D("36.00"), 0)
