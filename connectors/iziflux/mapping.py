@@ -269,6 +269,7 @@ def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> lis
     source = Source(platform=PLATFORM, shop=settings.shop, raw_id=order_id)
     sale = Sale(
         key=sale_key,
+        number=order_id,  # no invoice number in the file: the marketplace order id
         order_id=order_id,
         order_reference=first.get(cols.transaction_id) or order_id,
         order_date=order_date,

@@ -360,9 +360,10 @@ def map_invoice(invoice: Payload, order: Payload, ctx: Context) -> Sale:
 
 
 def map_order(order: Payload, ctx: Context) -> Sale:
-    """An order as a sale, for shops that do not invoice (number left to the ruleset)."""
+    """An order as a sale, for shops that do not invoice (numbered with the order number)."""
     return Sale(
         key=_key(ctx, "sale", f"order-{order['entity_id']}"),
+        number=_text(order.get("increment_id")),
         invoice_date=_date(order.get("created_at")),
         status=_text(order.get("state")),
         status_raw=_text(order.get("status")),

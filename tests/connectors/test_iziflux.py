@@ -8,9 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fakes import Fault, LoopbackServer
 from fakes import iziflux as fake
 
+from postingrules.cli import main
 from postingrules.connectors._http import ShopClient
 from postingrules.connectors.iziflux.client import IzifluxReader, fetch, local_files, make_client
 from postingrules.connectors.iziflux.mapping import (
@@ -191,3 +193,66 @@ def test_connector_contract_from_url_and_from_a_folder(fast_retry, monkeypatch, 
         "CD-3003",
         "AMZ-1001",
     ]
+
+
+# --------------------------------------------------------------------------- end to end
+
+RULES = Path(__file__).resolve().parents[2] / "rulesets" / "fr-ecommerce.rules"
+
+
+def preview_entries(docs: Path) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
+    """``preview --json`` → {document key: {account: (debit, credit)}}."""
+    result = CliRunner().invoke(main, ["preview", "--json", str(RULES), str(docs)])
+    assert result.exit_code in (0, 1), result.output
+    entries: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+    for entry in json.loads(result.stdout)["entries"]:
+        accounts = entries.setdefault(entry["document_key"], {})
+        for line in entry["lines"]:
+            debit, credit = accounts.get(line["account"], (D(0), D(0)))
+            accounts[line["account"]] = (
+                debit + D(str(line["debit"])),
+                credit + D(str(line["credit"])),
+            )
+    return entries
+
+
+@pytest.mark.skipif(not RULES.exists(), reason="fr-ecommerce.rules not in this checkout")
+def test_fetch_then_preview_posts_hand_computed_amounts(tmp_path, monkeypatch):
+    monkeypatch.setenv("IZI_E2E_ACCOUNT", fake.ACCOUNT)
+    monkeypatch.setenv("POSTINGRULES_STATE_DIR", str(tmp_path / "state"))
+    docs = tmp_path / "docs.jsonl"
+    with LoopbackServer(fake.serve) as server:
+        profile = tmp_path / "iziflux.toml"
+        profile.write_text(
+            f'platform = "iziflux"\nurl = "{server.url}/iziflux/marketPlace/partenaires/'
+            'prestashop"\nshop = "izi.test"\n[credentials]\naccount = "IZI_E2E_ACCOUNT"\n'
+            "[options.columns]\n"
+            'unit_price = "PRIX_UNITAIRE_TTC"\nshipping = "FRAIS_PORT_TTC"\n'
+            'tax_rate = "TAUX_TVA"\ncountry = "PAYS"\n'
+        )
+        result = CliRunner().invoke(
+            main,
+            [
+                "fetch",
+                str(profile),
+                "--since",
+                "2026-03-02T10:00:00",
+                "--until",
+                "2026-03-02T11:30:00",
+                "-o",
+                str(docs),
+            ],
+        )
+    assert result.exit_code == 1, result.output  # two orders set aside (see the fake)
+    assert fake.ACCOUNT not in result.output
+    entries = preview_entries(docs)
+    # AMZ-1001: teapots 2 x 12.00 TTC @ 20 % = 20.00 + 4.00, tea 5.50 TTC @ 5.5 % = 5.21 + 0.29,
+    # shipping 4.80 TTC @ 20 % = 4.00 + 0.80; customer 24 + 5.50 + 4.80 = 34.30
+    assert entries["iziflux:izi.test:sale:AMZ-1001"] == {
+        "41100000": (D("34.30"), 0),
+        "70720000": (0, D("20.00")),
+        "44572000": (0, D("4.80")),
+        "70705500": (0, D("5.21")),
+        "44570500": (0, D("0.29")),
+        "70852000": (0, D("4.00")),
+    }
