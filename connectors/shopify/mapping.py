@@ -311,7 +311,7 @@ def _common(order: Node, ctx: Context) -> dict[str, Any]:
     return {
         "order_id": _legacy_id(order),
         "order_reference": _text(order.get("name")),
-        "order_date": _date(order.get("processedAt") or order.get("createdAt")),
+        "order_date": _date(order.get("createdAt") or order.get("processedAt")),
         "currency": currency,
         "exchange_rate": _exchange_rate(order, ctx),
         "customer": _customer(order, ctx),
