@@ -308,7 +308,8 @@ def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> lis
 
 
 class Importer:
-    """Reads successive hourly files; remembers (order id, marketplace reference) pairs seen."""
+    """Reads successive hourly files; remembers the (order id, marketplace reference) pairs
+    of the orders it mapped, so overlapping files do not import a line twice."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -328,6 +329,7 @@ class Importer:
             return [], [SetAside(PLATFORM, name or "file", str(exc), "sale")]
         cols = self.settings.columns
         orders: dict[str, list[_Row]] = {}
+        pairs: set[tuple[str, str]] = set()
         aside: list[SetAside] = []
         for number, raw in enumerate(lines[1:], start=2):
             row = _Row(raw.split("|"), index, number)
@@ -338,10 +340,10 @@ class Importer:
                 )
                 continue
             pair = (order_id, row.get(cols.marketplace_reference))
-            if pair in self.seen:
+            if pair in self.seen or pair in pairs:
                 self.duplicates += 1
                 continue
-            self.seen.add(pair)
+            pairs.add(pair)
             orders.setdefault(order_id, []).append(row)
         documents: list[Document] = []
         for order_id, rows in orders.items():
@@ -350,6 +352,9 @@ class Importer:
                     raise Unmappable("order already imported from an earlier file, new lines")
                 documents.extend(_order_documents(order_id, rows, self.settings))
                 self.orders_seen.add(order_id)
+                # only mapped lines count as seen: a corrected resend of a set-aside order
+                # is read again, not dropped as a duplicate
+                self.seen.update((order_id, row.get(cols.marketplace_reference)) for row in rows)
             except (Unmappable, ValidationError, ValueError) as exc:
                 aside.append(SetAside(PLATFORM, order_id, _reason(exc), "sale"))
         return documents, aside

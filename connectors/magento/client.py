@@ -141,6 +141,9 @@ def search_params(
         "searchCriteria[currentPage]": str(page),
         "searchCriteria[sortOrders][0][field]": sort,
         "searchCriteria[sortOrders][0][direction]": "ASC",
+        # a unique tie-breaker, so equal updated_at values cannot straddle pages unstably
+        "searchCriteria[sortOrders][1][field]": "entity_id",
+        "searchCriteria[sortOrders][1][direction]": "ASC",
     }
     for group, (name, condition, value) in enumerate(filters):
         stem = f"searchCriteria[filter_groups][{group}][filters][0]"
@@ -197,8 +200,12 @@ class MagentoReader:
             # Past the end Magento repeats the last page: trust total_count, not emptiness.
             return body.get("items") or [], page * self.page_size < total
 
+        seen: set[Any] = set()
         for items in numbered_pages(fetch):
-            yield from items
+            for item in items:
+                if item.get("entity_id") not in seen:  # a record moved between two pages
+                    seen.add(item.get("entity_id"))
+                    yield item
 
     def orders_by_id(self, ids: Sequence[Any]) -> dict[Any, dict[str, Any]]:
         """Orders for context, one ``entity_id in (…)`` search per page of ids."""

@@ -256,3 +256,17 @@ def test_fetch_then_preview_posts_hand_computed_amounts(tmp_path, monkeypatch):
         "44570500": (0, D("0.29")),
         "70852000": (0, D("4.00")),
     }
+
+
+def test_a_corrected_resend_of_a_set_aside_order_is_imported():
+    importer = Importer(SETTINGS)
+    _, aside = importer.read(fake.HOUR_10, "10h")
+    assert [a.raw_id for a in aside] == ["CD-3003"]
+    bad = next(line for line in fake.HOUR_10.splitlines() if line.startswith("CD-3003|"))
+    fixed = fake.HEADER + "\n" + bad.replace("|abc|", "|1|") + "\n"
+    documents, aside = importer.read(fixed, "12h")
+    assert aside == [] and importer.duplicates == 0
+    assert [(d.kind, d.order_id) for d in documents] == [
+        ("sale", "CD-3003"),
+        ("payment", "CD-3003"),
+    ]
