@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postingrules.cli import main
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError
@@ -370,3 +372,45 @@ def test_fetch_then_preview_posts_hand_computed_amounts(shops_dir, clock, tmp_pa
         "44572000": (D("6.00"), 0),
     }
     assert entries["shopify:shop.test:payment:10041"]["41100000"] == (D("36.00"), 0)
+
+
+def test_graphql_http_429_is_retried_too(shops_dir, clock):
+    _, server = _server(shops_dir, clock)
+    server.faults.append(Fault(path="graphql", status=429, headers={"Retry-After": "2"}))
+    with server, _client(server, clock) as client:
+        documents, _ = client.fetch(CTX, kinds=("sale",))
+        retries = client.http.stats.retry_reasons
+    assert len(documents) == 8 and retries == {"429": 1} and clock.sleeps[0] == 2.0
+
+
+cents = st.integers(min_value=0, max_value=500_000).map(lambda c: D(c) / 100)
+
+
+@given(
+    unit=cents,
+    quantity=st.integers(min_value=1, max_value=20),
+    discount_share=st.integers(min_value=0, max_value=100),
+    rate=st.sampled_from([D(0), D("2.1"), D("5.5"), D(10), D(20)]),
+    included=st.booleans(),
+)
+def test_line_arithmetic_matches_the_shop_whatever_the_amounts(
+    unit, quantity, discount_share, rate, included
+):
+    """excl + tax is what the customer pays for the line, with or without taxes included."""
+    gross = unit * quantity
+    discount = (gross * discount_share / 100).quantize(D("0.01"))
+    paid = gross - discount
+    if included:
+        tax = (paid - paid / (1 + rate / 100)).quantize(D("0.01"))
+    else:
+        tax = (paid * rate / 100).quantize(D("0.01"))
+    node = fake.order(
+        1,
+        [fake.item(1, "P", quantity, str(unit), [(str(rate), str(tax))], str(discount))],
+        "0",
+        "0",
+        taxesIncluded=included,
+    )
+    (line,) = map_order(node, CTX)[0].lines
+    assert line.total_excl + line.tax_amount == (paid if included else paid + tax)
+    assert line.tax_amount == tax and line.tax_rate == rate
