@@ -168,6 +168,7 @@ class Compiler:
                 continue
             roles = TABLES[table.name.value]
             outputs: dict[str, Any] = {}
+            pure = True
             for output in row.outcome:
                 role, value = roles[output.key.value], output.value
                 if role == "account":
@@ -176,7 +177,10 @@ class Compiler:
                     outputs[output.key.value] = value.value
                 else:
                     outputs[output.key.value] = self.template(value)  # type: ignore[arg-type]
-            rows.append(RowPlan(matchers, outputs, None, provenance))
+                if isinstance(value, ast.Str) and "{" in value.value:
+                    slots = parse_template(value.value).slots
+                    pure = pure and all(slot.path in key_names for slot in slots)
+            rows.append(RowPlan(matchers, outputs, None, provenance, pure))
         return TablePlan(
             table.name.value,
             key_names,

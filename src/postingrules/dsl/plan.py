@@ -70,6 +70,7 @@ class RowPlan:
     outputs: dict[str, Any]
     refuse: Renderer | None
     provenance: str
+    pure: bool = False  # outputs depend only on the table's key values
 
     def matches(self, key: tuple[Any, ...]) -> bool:
         return all(m is None or v in m for m, v in zip(self.matchers, key, strict=True))
@@ -189,3 +190,5 @@ class Plan:
     payment: TablePlan | None
     settings: dict[str, Settings]  # per document kind, before rules
     rules: tuple[RulePlan, ...]
+    line_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    """Resolved lines per (kind, line kind, vat key) for documents no rule changed."""

@@ -21,11 +21,12 @@ from postingrules.dsl.plan import (
     Context,
     CustomerPlan,
     Plan,
+    RowPlan,
     Settings,
     TablePlan,
 )
 from postingrules.dsl.template import MissingValueError
-from postingrules.model.documents import Payment, Refund, Sale
+from postingrules.model.documents import Line, Payment, Refund, Sale
 from postingrules.model.entries import ZERO, Entry, EntryLine, Refusal, Skipped
 
 CENT = Decimal("0.01")
@@ -123,47 +124,57 @@ def _lookup(table: TablePlan, ctx: Context) -> Any:
 
 
 class _Lines:
-    """Accumulates signed amounts (positive = debit) per posting key, in first-seen order."""
+    """Accumulates signed amounts (positive = debit) per posting, in first-seen order.
 
-    __slots__ = ("amounts", "currency", "meta", "rate")
+    A posting is identified by its ``(account, tax code, rate)``; ``meta`` holds what the
+    line shows besides its amount: (account, tax code, rate, provenance).
+    """
 
-    def __init__(self, rate: Decimal | None, currency: str | None) -> None:
+    __slots__ = ("amounts", "analytic", "currency", "meta", "rate")
+
+    def __init__(self, rate: Decimal | None, currency: str | None, analytic: str | None) -> None:
         self.rate = rate
         self.currency = currency if rate is not None else None
+        self.analytic = analytic
         self.amounts: dict[tuple[Any, ...], Decimal] = {}
-        self.meta: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.meta: dict[tuple[Any, ...], tuple[str, str | None, Decimal, str]] = {}
 
-    def add(self, key: tuple[Any, ...], amount: Decimal, **meta: Any) -> None:
+    def add(
+        self, account: str, code: str | None, tax_rate: Decimal, amount: Decimal, provenance: str
+    ) -> None:
+        key = (account, code, tax_rate)
         if key in self.amounts:
             self.amounts[key] += amount
         else:
             self.amounts[key] = amount
-            self.meta[key] = meta
+            self.meta[key] = (account, code, tax_rate, provenance)
 
     def build(self, label: str) -> list[EntryLine]:
         lines = []
+        rate, currency, analytic = self.rate, self.currency, self.analytic
         for key, amount in self.amounts.items():
-            if self.rate is None:
+            if rate is None:
                 booked, original = cents(amount), None
             else:
-                booked, original = cents(amount * self.rate), amount
+                booked, original = cents(amount * rate), amount
             if not booked:
                 continue
-            meta = self.meta[key]
+            account, code, tax_rate, provenance = self.meta[key]
+            debit, credit = _sides(booked)
             lines.append(
                 EntryLine(
-                    account=meta["account"],
-                    debit=booked if booked > 0 else NIL,
-                    credit=-booked if booked < 0 else NIL,
-                    label=label,
-                    aux=meta.get("aux"),
-                    aux_name=meta.get("aux_name"),
-                    tax_code=meta.get("tax_code"),
-                    tax_rate=meta.get("tax_rate"),
-                    analytic=meta.get("analytic"),
-                    currency_amount=original,
-                    currency=self.currency,
-                    provenance=meta["provenance"],
+                    account,
+                    debit,
+                    credit,
+                    label,
+                    None,
+                    None,
+                    code,
+                    tax_rate,
+                    analytic,
+                    original,
+                    currency,
+                    provenance,
                 )
             )
         return lines
@@ -210,40 +221,28 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
     analytic = None if settings.analytic is None else settings.analytic(ctx)
     # Sales are credits: accumulate in "sale orientation" (credit negative), flip for refunds.
     sign = Decimal(-1) if isinstance(doc, Sale) else Decimal(1)
-    sales = _Lines(rate, doc.currency)
-    taxes = _Lines(rate, doc.currency)
+    sales = _Lines(rate, doc.currency, analytic)
+    taxes = _Lines(rate, doc.currency, None)
+    cache = plan.line_cache if settings is plan.settings[doc.kind] else None
+    vat = plan.vat
     for line in doc.lines:
         ctx.line = line
-        row = _lookup(plan.vat, ctx)
-        code_r = settings.code.value if settings.code else row.outputs.get("code")
-        code = None if code_r is None else code_r(ctx)
-        account, provenance = _sales_account(settings, row, line.kind, line.tax_rate, ctx)
-        sales.add(
-            (account, code, line.tax_rate),
-            sign * line.total_excl,
-            account=account,
-            tax_code=code,
-            tax_rate=line.tax_rate,
-            analytic=analytic,
-            provenance=provenance,
-        )
+        key = (doc.kind, line.kind, *vat.key(ctx))
+        resolved = None if cache is None else cache.get(key)
+        if resolved is None:
+            resolved, pure = _resolve_line(settings, _lookup(vat, ctx), line, ctx)
+            if cache is not None and pure and len(cache) < 65536:
+                cache[key] = resolved
+        account, code, sales_where, tax_account, tax_where = resolved
+        sales.add(account, code, line.tax_rate, sign * line.total_excl, sales_where)
         if line.tax_amount:
-            tax_plan, tax_where = _tax_account(settings, row)
-            if tax_plan is None:
+            if tax_account is None:
                 raise Refused(
                     f"line `{line.label or line.kind}` carries {line.tax_amount} of VAT at "
-                    f"{line.tax_rate} % but {row.provenance} gives no `tax` account",
-                    (row.provenance,),
+                    f"{line.tax_rate} % but {sales_where} gives no `tax` account",
+                    (sales_where,),
                 )
-            tax_account = tax_plan(ctx)
-            taxes.add(
-                (tax_account, code, line.tax_rate),
-                sign * line.tax_amount,
-                account=tax_account,
-                tax_code=code,
-                tax_rate=line.tax_rate,
-                provenance=tax_where,
-            )
+            taxes.add(tax_account, code, line.tax_rate, sign * line.tax_amount, tax_where)
     ctx.line = None
     label = _text(settings.label, ctx, doc.order_reference or doc.key)
     account, aux, aux_name, customer_where = _customer(settings, ctx)
@@ -289,10 +288,22 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
     )
 
 
-def _sales_account(
-    settings: Settings, row: Any, kind: str, rate: Decimal, ctx: Context
-) -> tuple[str, str]:
-    """Which account a line's amount excluding tax goes to, and why."""
+Resolved = tuple[str, str | None, str, str | None, str]
+"""A line's (sales account, tax code, its provenance, tax account, its provenance)."""
+
+
+def _resolve_line(
+    settings: Settings, row: RowPlan, line: Line, ctx: Context
+) -> tuple[Resolved, bool]:
+    """Where one line goes, and whether that answer depends only on the table's keys.
+
+    When it does (constant accounts, templates over key fields only), the caller remembers it
+    per key, so most lines of a batch cost one dict look-up.
+    """
+    code_r = settings.code.value if settings.code else row.outputs.get("code")
+    code = None if code_r is None else code_r(ctx)
+    pure = row.pure and settings.code is None
+    kind = line.kind
     split = (
         settings.shipping
         if kind == "shipping"
@@ -301,19 +312,26 @@ def _sales_account(
         else None
     )
     if split is not None:
-        plan = split.with_vat if rate else split.without_vat
-        return plan(ctx), split.provenance
-    if kind == "discount" and settings.discount is not None and settings.discount.value is not None:
-        return settings.discount.value(ctx), settings.discount.provenance
-    if settings.sales is not None:
-        return settings.sales.value(ctx), settings.sales.provenance
-    return row.outputs["sales"](ctx), row.provenance
-
-
-def _tax_account(settings: Settings, row: Any) -> tuple[AccountPlan | None, str]:
+        plan = split.with_vat if line.tax_rate else split.without_vat
+        account, where, pure = plan(ctx), split.provenance, pure and plan.constant is not None
+    elif (
+        kind == "discount" and settings.discount is not None and settings.discount.value is not None
+    ):
+        plan = settings.discount.value
+        account, where = plan(ctx), settings.discount.provenance
+        pure = pure and plan.constant is not None
+    elif settings.sales is not None:
+        account, where = settings.sales.value(ctx), settings.sales.provenance
+        pure = pure and settings.sales.value.constant is not None
+    else:
+        account, where = row.outputs["sales"](ctx), row.provenance
     if settings.tax is not None:
-        return settings.tax.value, settings.tax.provenance
-    return row.outputs.get("tax"), row.provenance
+        tax_plan, tax_where = settings.tax.value, settings.tax.provenance
+        pure = pure and tax_plan.constant is not None
+    else:
+        tax_plan, tax_where = row.outputs.get("tax"), row.provenance
+    tax_account = None if tax_plan is None else tax_plan(ctx)
+    return (account, code, where, tax_account, tax_where), pure
 
 
 # -- payments --------------------------------------------------------------------------------
