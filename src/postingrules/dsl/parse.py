@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -374,10 +375,36 @@ def _display_names() -> dict[str, str]:
 
 
 def _expected(names: set[str]) -> str:
+    """The expected tokens, closing brace first: inside a block it is the likeliest fix."""
     shown = sorted({_display_names().get(n, n) for n in names if not n.startswith("_")})
+    if '"}"' in shown:
+        shown = ['"}"', *(s for s in shown if s != '"}"')]
     if len(shown) > 8:
         shown = [*shown[:8], "…"]
     return ", ".join(shown)
+
+
+def _bare(shown: str) -> str:
+    """`a name` → `name`, for "unexpected name `x`"."""
+    return shown.removeprefix("a ").removeprefix("an ")
+
+
+_STRINGS_AND_COMMENTS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def _end_hint(source: str) -> str | None:
+    """Suggest a missing `}` only when a brace is really left open."""
+    code = _STRINGS_AND_COMMENTS.sub("", source)
+    if code.count("{") > code.count("}"):
+        return "a block opened with `{` is missing its `}`"
+    return None
+
+
+def _before(source: str, tok: Token) -> str:
+    """The text of the token's line before it, for hints that quote what was written."""
+    lines = source.splitlines()
+    line = lines[tok.line - 1] if tok.line and tok.line <= len(lines) else ""
+    return line[: (tok.column or 1) - 1]
 
 
 def _syntax_diagnostic(file: str, exc: UnexpectedInput, source: str) -> Diagnostic:
@@ -397,7 +424,7 @@ def _syntax_diagnostic(file: str, exc: UnexpectedInput, source: str) -> Diagnost
             "error",
             span,
             f"the file ends too early; expected {_expected(set(exc.expected))}",
-            "a block opened with `{` may be missing its `}`",
+            _end_hint(source),
         )
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
@@ -409,20 +436,25 @@ def _syntax_diagnostic(file: str, exc: UnexpectedInput, source: str) -> Diagnost
             "error",
             span,
             f"the file ends too early; expected {_expected(exc.expected)}",
-            "a block opened with `{` may be missing its `}`",
+            _end_hint(source),
         )
     span = _token_span(file, tok)
     expected = exc.expected
     hint = None
-    if tok.type == "NAME" and "COMMA" in expected and "ARROW" not in expected:
-        hint = "separate the outputs of a row with commas"
+    before = _before(source, tok)
+    if tok.type == "NAME" and "COMMA" in expected and "RPAR" in expected:
+        keys = before[before.rfind("(") + 1 :].strip()
+        hint = f"separate the keys with commas: ({keys}, {tok})"
+    elif "COMMA" in expected and "ARROW" in expected and re.search(r"\w+\s*$", before):
+        if re.search(r"->.*\S\s+\w+\s*$", before):
+            hint = "separate the outputs of a row with commas"
     elif tok.type == "NAME" and "STRING" in expected:
         hint = f'write it as a quoted string: "{tok}"'
     return Diagnostic(
         "syntax-error",
         "error",
         span,
-        f"unexpected {_display_names().get(tok.type, tok.type)} `{tok}`; "
+        f"unexpected {_bare(_display_names().get(tok.type, tok.type))} `{tok}`; "
         f"expected {_expected(expected)}",
         hint,
     )
