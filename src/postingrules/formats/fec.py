@@ -52,6 +52,7 @@ DEFAULT_JOURNAL_LABELS = {
 
 _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is known
 _CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SPILL_BATCH = 2000  # records per marshal call in a spilled chunk
@@ -92,7 +93,7 @@ class Fec(Format):
         "first_numbers": {},
         "number_width": 6,
         "neutralise_formulas": True,
-        "sort_chunk_size": 100_000,
+        "sort_chunk_size": 20_000,
         "temp_dir": None,
     }
 
@@ -116,7 +117,7 @@ class Fec(Format):
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
-        self._accounts: dict[str, tuple[str, str]] = {}
+        self._parts: dict[tuple[str, str | None, str | None, str], str] = {}
 
     # -- rendering one entry -----------------------------------------------------------------
 
@@ -136,15 +137,6 @@ class Fec(Format):
             cache.clear()
         cache[value] = safe
         return safe
-
-    def _account(self, account: str) -> tuple[str, str]:
-        """(CompteNum, CompteLib) for an account, checked once per distinct account."""
-        account_num = self._text(account, "account")
-        if not _ACCOUNT.match(account_num):
-            raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
-                              field="account")  # fmt: skip
-        label = self.options["account_labels"].get(account)
-        return account_num, self._text(label, "label") if label else ""
 
     def _date(self, day: dt.date) -> str:
         text = self._dates.get(day)
@@ -171,13 +163,9 @@ class Fec(Format):
 
     def _render_lines(self, entry: Entry) -> tuple[str, bytes]:
         opts = self.options
+        sep = self.separator
         if not entry.lines:
             raise FormatError("entry has no lines", field="lines")
-        if entry.total_debit != entry.total_credit:
-            raise FormatError(
-                f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
-                field="lines",
-            )
         start, end = opts["fiscal_year_start"], opts["fiscal_year_end"]
         if (start and entry.date < start) or (end and entry.date > end):
             raise FormatError(f"date {entry.date} is outside the fiscal year {start}..{end}",
@@ -196,41 +184,37 @@ class Fec(Format):
         valid = opts["validation_date"]
         valid_date = self._date(valid) if valid else date
         entry_label = self._text(entry.label, "label")
-        accounts = self._accounts
-        head = (journal, journal_label, "\x00", date)
-        tail_head = (piece, date)
+        # Per-entry fragments; per line only the account part, amounts and currency change.
+        head = f"{journal}{sep}{journal_label}{sep}\x00{sep}{date}{sep}"
+        tail = f"{sep}{sep}{sep}{valid_date}{sep}"
+        parts = self._parts
+        total_debit = total_credit = _ZERO
         out = []
         for k, line in enumerate(entry.lines, 1):
             try:
-                account = accounts.get(line.account)
-                if account is None:
-                    if len(accounts) > 8192:
-                        accounts.clear()
-                    account = accounts[line.account] = self._account(line.account)
-                account_num, account_label = account
-                if not account_label:
-                    account_label = self._text(line.label, "label")
-                    if not account_label:
-                        raise FormatError(
-                            f"CompteLib is blank for account {account_num} (no label; give "
-                            "account_labels)", field="label",
-                        )  # fmt: skip
+                key = (line.account, line.aux, line.aux_name, line.label)
+                account_part = parts.get(key)
+                if account_part is None:
+                    account_part = self._account_part(line.account, line.aux, line.aux_name,
+                                                      line.label, sep)  # fmt: skip
+                    if len(parts) > 8192:
+                        parts.clear()
+                    parts[key] = account_part
                 label = entry_label or self._text(line.label, "label")
                 if not label:
                     raise FormatError("EcritureLib is blank", field="label")
                 debit, credit = line.debit, line.credit
-                if (debit == 0) == (credit == 0):
+                if debit and not credit:
+                    amounts = f"{self._amount(debit, 'debit')}{sep}0,00"
+                elif credit and not debit:
+                    amounts = f"0,00{sep}{self._amount(credit, 'credit')}"
+                else:
                     raise FormatError("exactly one of debit and credit must be non-zero",
                                       field="debit")  # fmt: skip
-                debit_text = self._amount(debit, "debit")
-                credit_text = self._amount(credit, "credit")
-                if line.aux:
-                    aux = self._text(line.aux, "aux")
-                    aux_name = self._text(line.aux_name or line.aux, "aux_name")
-                else:
-                    aux = aux_name = ""
+                total_debit += debit
+                total_credit += credit
                 if line.currency_amount is None and line.currency is None:
-                    foreign = currency = ""
+                    foreign = sep
                 elif line.currency_amount is None or line.currency is None:
                     raise FormatError(
                         "Montantdevise and Idevise go together: currency_amount and currency",
@@ -240,16 +224,41 @@ class Fec(Format):
                     raise FormatError(f"Idevise {line.currency!r} is not an ISO 4217 code",
                                       field="currency")  # fmt: skip
                 else:
-                    foreign = f"{line.currency_amount:f}".replace(".", ",")
-                    currency = line.currency
+                    amount = f"{line.currency_amount:f}".replace(".", ",")
+                    foreign = f"{amount}{sep}{line.currency}"
             except FormatError as err:
                 raise FormatError(err.message, field=f"lines[{k}].{err.field}") from None
-            out.append(self.separator.join((
-                *head, account_num, account_label, aux, aux_name, *tail_head, label,
-                debit_text, credit_text, "", "", valid_date, foreign, currency,
-            )))  # fmt: skip
+            out.append(f"{head}{account_part}{sep}{piece}{sep}{date}{sep}{label}{sep}"
+                       f"{amounts}{tail}{foreign}")  # fmt: skip
+        if total_debit != total_credit:
+            raise FormatError(
+                f"entry is not balanced: debit {total_debit} != credit {total_credit}",
+                field="lines",
+            )
         text = self.line_ending.join(out) + self.line_ending
         return journal, text.encode(self._transcoder.encoding)
+
+    def _account_part(
+        self, account: str, aux: str | None, aux_name: str | None, label: str, sep: str
+    ) -> str:
+        """``CompteNum<sep>CompteLib<sep>CompAuxNum<sep>CompAuxLib`` for one kind of line."""
+        account_num = self._text(account, "account")
+        if not _ACCOUNT.match(account_num):
+            raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
+                              field="account")  # fmt: skip
+        known = self.options["account_labels"].get(account)
+        account_label = self._text(known or label, "label")
+        if not account_label:
+            raise FormatError(
+                f"CompteLib is blank for account {account_num} (no label; give account_labels)",
+                field="label",
+            )
+        if aux:
+            aux_text = self._text(aux, "aux")
+            aux_name_text = self._text(aux_name or aux, "aux_name")
+        else:
+            aux_text = aux_name_text = ""
+        return f"{account_num}{sep}{account_label}{sep}{aux_text}{sep}{aux_name_text}"
 
     # -- ordering and numbering --------------------------------------------------------------
 

@@ -285,6 +285,7 @@ _UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<profile's value>"})(
 Getter = Callable[[Entry, Any, int, int], str]
 """Raw value of a column for (entry, line — None for entry-level fields —, entry no, line no)."""
 Finish = Callable[[str], str]
+_Col = tuple[int, Getter, Finish | None]
 
 ENTRY_FIELDS = frozenset((
     "journal", "journal_label", "date", "due_date", "piece", "reference", "label", "currency",
@@ -329,13 +330,13 @@ class TextExport(Format):
         catalogue = CUSTOMER_FIELDS if profile.kind == "customers" else LINE_FIELDS
         self._joiner = profile.separator or ""
         self._const_row: list[str] = []
-        self._entry_cols: list[tuple[int, Getter, Finish]] = []
-        self._line_cols: list[tuple[int, Getter, Finish]] = []
+        self._entry_cols: list[_Col] = []
+        self._line_cols: list[_Col] = []
         for idx, col in enumerate(profile.columns):
             kind = catalogue[col.field][0]
             finish = self._finisher(col, kind)
             if kind == "literal":
-                self._const_row.append(finish(col.value))
+                self._const_row.append(finish(col.value) if finish else col.value)
                 continue
             self._const_row.append("")
             per_entry = profile.kind == "entries" and col.field in ENTRY_FIELDS
@@ -365,6 +366,7 @@ class TextExport(Format):
         journal_map = p.journal_map
         amount = self._amount
         account = self._account
+        plain_accounts = not (p.numeric_accounts or p.account_padding)
         dates: dict[dt.date, str] = {}
 
         def date(e: Entry, ln: Any, i: int, n: int) -> str:
@@ -384,7 +386,8 @@ class TextExport(Format):
             "reference": lambda e, ln, i, n: e.reference,
             "label": lambda e, ln, i, n: e.label,
             "line_label": lambda e, ln, i, n: ln.label,
-            "account": lambda e, ln, i, n: account(ln.account),
+            "account": (lambda e, ln, i, n: ln.account) if plain_accounts
+            else (lambda e, ln, i, n: account(ln.account)),
             "account_label": lambda e, ln, i, n: (ln.aux_name or ln.aux or ln.label)
             if ln.aux else ln.label,
             "aux": lambda e, ln, i, n: ln.aux or "",
@@ -415,8 +418,9 @@ class TextExport(Format):
 
     # -- one field: clean, neutralise, encode, truncate, pad or quote --------------------------
 
-    def _finisher(self, col: Column, kind: FieldKind) -> Finish:
-        """A function making a raw value of ``col`` final, specialised once per column.
+    def _finisher(self, col: Column, kind: FieldKind) -> Finish | None:
+        """A function making a raw value of ``col`` final, specialised once per column, or
+        None when raw values are already final (amounts, dates in a separated layout).
 
         Results are cached by raw value (accounts, journals, dates repeat on every line); the
         cache is cleared when it grows, so memory stays flat.  Errors carry the field name
@@ -439,7 +443,13 @@ class TextExport(Format):
         quote = self._quote
         refuse_quotes = p.quoting == "none"
         name = col.field
+        if kind in ("amount", "number", "date") and not fixed and limit is None:
+            pattern = col.date_format or p.date_format
+            safe_chars = "0123456789-+" + p.decimal_mark + (pattern if kind == "date" else "")
+            if not quote_always and sep not in safe_chars and q not in safe_chars:
+                return None  # digits, sign and decimal mark need nothing done
         cache: dict[str, str] = {}
+        cached = kind not in ("amount", "number")  # amounts rarely repeat: do not cache them
 
         def finish(raw: str) -> str:
             done = cache.get(raw)
@@ -469,9 +479,10 @@ class TextExport(Format):
                         f"{value!r} holds the separator or quote and quoting is 'none'", field=name
                     )
                 value = quote(value)
-            if len(cache) > 4096:
-                cache.clear()
-            cache[raw] = value
+            if cached:
+                if len(cache) > 4096:
+                    cache.clear()
+                cache[raw] = value
             return value
 
         return finish
@@ -482,10 +493,9 @@ class TextExport(Format):
 
     def _row(self, entry: Entry, line: EntryLine, i: int, n: int) -> str:
         row = self._const_row.copy()
-        for idx, get, finish in self._entry_cols:
-            row[idx] = finish(get(entry, line, i, n))
-        for idx, get, finish in self._line_cols:
-            row[idx] = finish(get(entry, line, i, n))
+        for idx, get, finish in (*self._entry_cols, *self._line_cols):
+            value = get(entry, line, i, n)
+            row[idx] = finish(value) if finish else value
         return self._joiner.join(row)
 
     def header_line(self) -> str:
@@ -536,13 +546,15 @@ class TextExport(Format):
             try:
                 base = const_row.copy()
                 for idx, get, finish in entry_cols:
-                    base[idx] = finish(get(entry, None, count, n))
+                    value = get(entry, None, count, n)
+                    base[idx] = finish(value) if finish else value
                 rows = []
                 for k, line in enumerate(entry.lines, 1):  # noqa: B007 - k locates errors
                     n += 1
                     row = base.copy()
                     for idx, get, finish in line_cols:
-                        row[idx] = finish(get(entry, line, count, n))
+                        value = get(entry, line, count, n)
+                        row[idx] = finish(value) if finish else value
                     rows.append(joiner.join(row))
             except FormatError as err:
                 raise self._locate(err, entry, k) from None
