@@ -187,11 +187,6 @@ def test_zero_and_space_padding(template: str, value: str, expected: str) -> Non
     assert render(template, **{"customer.id": value}) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="template.py to_text: zero padding a negative amount puts the zeros before the sign "
-    "('000-12'); pad after the sign like format(-12, '06')",
-)
 def test_zero_padding_keeps_the_sign_first() -> None:
     assert render("{payment.amount:06}", **{"payment.amount": Decimal("-12")}) == "-00012"
 

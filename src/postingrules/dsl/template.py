@@ -85,7 +85,7 @@ def parse_template(text: str) -> ParsedTemplate:
                 "template-syntax", "a `}` closes no `{`", i, 1, "write `}}` for a literal brace"
             )
         elif ch == "{":
-            end = text.find("}", i)
+            end = _closing_brace(text, i + 1)
             if end < 0:
                 raise TemplateSyntaxError(
                     "template-syntax", "a `{` is never closed", i, n - i, "close the field with `}`"
@@ -103,8 +103,46 @@ def parse_template(text: str) -> ParsedTemplate:
     return ParsedTemplate(text, tuple(parts))
 
 
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the `}` closing a slot, skipping quoted filter arguments (default("}"))."""
+    quoted = False
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quoted and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "}" and not quoted:
+            return i
+        i += 1
+    return -1
+
+
+def _split_filters(body: str) -> list[str]:
+    """Split a slot on `|` outside quotes, so default("a|b") stays one filter."""
+    parts, current, quoted, i = [], [], False, 0
+    while i < len(body):
+        ch = body[i]
+        if quoted and ch == "\\" and i + 1 < len(body):
+            current.append(body[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        if ch == "|" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
 def _parse_slot(body: str, offset: int) -> Slot:
-    head, *filter_texts = body.split("|")
+    head, *filter_texts = _split_filters(body)
     path, _, fmt = head.partition(":")
     stripped = path.strip()
     if not stripped:
@@ -119,7 +157,16 @@ def _parse_slot(body: str, offset: int) -> Slot:
     position = offset + len(head) + 1
     for ftext in filter_texts:
         match = _FILTER_RE.match(ftext)
-        name = match.group(1) if match else ftext.strip()
+        name = match.group(1) if match else ftext.strip().split("(")[0].strip()
+        if not match and name in FILTERS:
+            raise TemplateSyntaxError(
+                "bad-filter-argument",
+                'filter `default` needs a quoted text, e.g. default("-")'
+                if name == "default"
+                else f"filter `{name}` needs a length, e.g. {name}(20)",
+                position,
+                max(1, len(ftext)),
+            )
         if not match or name not in FILTERS:
             raise TemplateSyntaxError(
                 "unknown-filter",
@@ -182,7 +229,11 @@ def to_text(value: Any, fmt: str | None) -> str:
     if fmt:
         match = _PAD_RE.match(fmt)
         if match:
-            text = text.rjust(int(match.group(2)), "0" if match.group(1) else " ")
+            width = int(match.group(2))
+            if match.group(1) and text.startswith("-"):  # zeros go after the sign: -00012
+                text = "-" + text[1:].rjust(width - 1, "0")
+            else:
+                text = text.rjust(width, "0" if match.group(1) else " ")
     return text
 
 
