@@ -58,7 +58,15 @@ class DateLit:
     span: Span
 
 
-Value = Str | Name | Num | DateLit
+@dataclass(frozen=True, slots=True)
+class BadDate:
+    """A date literal that is not a calendar date (2026-13-45); the checker reports it."""
+
+    value: str
+    span: Span
+
+
+Value = Str | Name | Num | DateLit | BadDate
 
 
 # ---- sets ----------------------------------------------------------------------------------

@@ -325,6 +325,24 @@ class Checker:
                 items.add(item.value)
         return frozenset(items)
 
+    def _regime_set(self, expr: ast.SetExpr) -> None:
+        """`regime in {france oss}`: the names are regime values, not countries."""
+        names: list[ast.Name] = []
+        if isinstance(expr, ast.SetLiteral):
+            names = [i for i in expr.items if isinstance(i, ast.Name)]
+        elif isinstance(expr, ast.SetRef):
+            names = [ast.Name(expr.name, expr.span)]
+        else:
+            self.report("type-mismatch", expr.span, "regimes are listed in braces: {france oss}")
+        for name in names:
+            if name.value not in self.scope.regimes:
+                self.report(
+                    "unknown-regime",
+                    name.span,
+                    f"unknown regime `{name.value}`",
+                    did_you_mean(name.value, self.scope.regimes),
+                )
+
     def _unknown_country(self, item: ast.Name) -> None:
         hint = "country codes are ISO 3166 alpha-2, upper case (DE, BE, GB)"
         if item.value.upper() in country_codes():
@@ -417,10 +435,19 @@ class Checker:
                 if problem:
                     self.report("bad-format", span, problem)
 
-    @staticmethod
-    def _inner_span(text: ast.Str, offset: int, length: int) -> ast.Span:
-        """Span of a part of a string literal (+1 for the opening quote), on one line."""
-        col = text.span.column + 1 + offset
+    def _inner_span(self, text: ast.Str, offset: int, length: int) -> ast.Span:
+        """Span of a part of a string literal, counted in the source as written.
+
+        ``offset`` counts characters of the unescaped value; each backslash escape before it
+        takes one more column in the source (+1 for the opening quote).
+        """
+        lines = self.rules.source.splitlines()
+        raw = lines[text.span.line - 1][text.span.column :] if text.span.line <= len(lines) else ""
+        index = column = 0
+        while index < offset and column < len(raw):
+            column += 2 if raw[column] == "\\" else 1
+            index += 1
+        col = text.span.column + 1 + column
         return ast.Span(text.span.file, text.span.line, col, text.span.line, col + max(1, length))
 
     # -- accounts --
@@ -552,6 +579,9 @@ class Checker:
                 )
         elif isinstance(cond, ast.Member):
             info = self._operand(cond.operand, kinds, where)
+            if info == "regime":
+                self._regime_set(cond.members)
+                return
             members = self._set_value(cond.members)
             if info in ("country", "text", "regime") and members:
                 wants_str = info != "amount"
@@ -565,6 +595,14 @@ class Checker:
             self._compare(cond, kinds, where)
 
     def _operand(self, value: ast.Value, kinds: frozenset[Kind], where: str) -> ValueType | None:
+        if isinstance(value, ast.BadDate):
+            self.report(
+                "bad-date",
+                value.span,
+                f"`{value.value}` is not a valid date",
+                "write dates as 2026-01-31",
+            )
+            return None
         if isinstance(value, ast.Name):
             info = self._value_name(value, kinds, allow_line=False, where=where)
             return None if info is None else info.type
@@ -607,7 +645,7 @@ class Checker:
             self.report(
                 "type-mismatch",
                 cond.span,
-                f"cannot compare a {left} with a {right}",
+                f"cannot compare {_a(left)} with {_a(right)}",
                 {"date": "write dates as 2026-01-31", "text": 'quote text values: "paid"'}.get(
                     left
                 ),
@@ -874,6 +912,11 @@ class Checker:
                 span,
                 "the rule file posts nothing: it has no `sale`, `refund` or `payment` block",
             )
+
+
+def _a(word: str) -> str:
+    """The word with its indefinite article: `a date`, `an amount`."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def _same(a: ast.Pattern, b: ast.Pattern) -> bool:

@@ -92,12 +92,12 @@ class _ToAst(Transformer[Token, Any]):
     def NUMBER(self, tok: Token) -> ast.Num:
         return ast.Num(Decimal(str(tok)), _token_span(self.file, tok))
 
-    def DATE_LIT(self, tok: Token) -> ast.DateLit | ast.Str:
+    def DATE_LIT(self, tok: Token) -> ast.DateLit | ast.BadDate:
         try:
             return ast.DateLit(dt.date.fromisoformat(str(tok)), _token_span(self.file, tok))
         except ValueError:
-            # Kept as text so the checker reports it with its position (`bad-date`).
-            return ast.Str(str(tok), _token_span(self.file, tok))
+            # Kept so the checker reports it with its position (`bad-date`).
+            return ast.BadDate(str(tok), _token_span(self.file, tok))
 
     # -- statements --
     def start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
@@ -329,7 +329,7 @@ class _ToAst(Transformer[Token, Any]):
     def number_operand(self, meta: Meta, ch: list[Any]) -> ast.Num:
         return ch[0]
 
-    def date_operand(self, meta: Meta, ch: list[Any]) -> ast.DateLit | ast.Str:
+    def date_operand(self, meta: Meta, ch: list[Any]) -> ast.DateLit | ast.BadDate:
         return ch[0]
 
     # -- tests --
