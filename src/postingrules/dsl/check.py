@@ -696,7 +696,8 @@ class Checker:
             )
             key_types.append(None if info is None else info.type)
         allowed = TABLES[name]
-        seen_rows: list[ast.Row] = []
+        first_of: dict[tuple[object, ...], ast.Row] = {}
+        general: list[ast.Row] = []
         for row in table.rows:
             if len(row.patterns) != len(table.keys):
                 self.report(
@@ -713,8 +714,7 @@ class Checker:
                 self._template(row.outcome.reason, kinds, allow_line=True, where="a refusal")
             else:
                 self._outputs(name, row, allowed, kinds)
-            self._row_hygiene(table, row, seen_rows)
-            seen_rows.append(row)
+            self._row_hygiene(table, row, first_of, general)
         if not any(all(isinstance(p, ast.Wildcard) for p in r.patterns) for r in table.rows):
             self.warn(
                 "missing-wildcard",
@@ -822,26 +822,52 @@ class Checker:
                     f'add `{required} "…"` or make the row `refuse "…"`',
                 )
 
-    def _row_hygiene(self, table: ast.TableDecl, row: ast.Row, earlier: list[ast.Row]) -> None:
-        for prev in earlier:
-            if len(prev.patterns) != len(row.patterns):
-                continue
-            if all(_same(a, b) for a, b in zip(prev.patterns, row.patterns, strict=True)):
-                self.warn(
-                    "duplicate-row",
-                    row.span,
-                    f"this row repeats line {prev.span.line} of table `{table.name.value}`",
-                    "the first row wins; delete one of them",
+    def _row_hygiene(
+        self,
+        table: ast.TableDecl,
+        row: ast.Row,
+        first_of: dict[tuple[object, ...], ast.Row],
+        general: list[ast.Row],
+    ) -> None:
+        """Warn when an earlier row repeats this one or matches everything it matches.
+
+        Only rows with a `*` or a set can cover a different row, so each row is compared with
+        those alone, plus one dict look-up for an identical row: a 500-row table of exact
+        keys stays linear instead of quadratic.
+        """
+        key = tuple((type(p).__name__, getattr(p, "value", None)) for p in row.patterns)
+        duplicate = first_of.get(key)
+        cover = next(
+            (
+                prev
+                for prev in general
+                if len(prev.patterns) == len(row.patterns)
+                and all(
+                    self._covers(a, b) for a, b in zip(prev.patterns, row.patterns, strict=True)
                 )
-                return
-            if all(self._covers(a, b) for a, b in zip(prev.patterns, row.patterns, strict=True)):
-                self.warn(
-                    "unreachable-row",
-                    row.span,
-                    f"this row can never match: line {prev.span.line} matches everything it matches",
-                    "first match wins: move the more specific row above the general one",
-                )
-                return
+            ),
+            None,
+        )
+        if duplicate is not None and (cover is None or duplicate.span.line <= cover.span.line):
+            self.warn(
+                "duplicate-row",
+                row.span,
+                f"this row repeats line {duplicate.span.line} of table `{table.name.value}`",
+                "the first row wins; delete one of them",
+            )
+        elif cover is not None:
+            self.warn(
+                "unreachable-row",
+                row.span,
+                f"this row can never match: line {cover.span.line} matches everything it matches",
+                "first match wins: move the more specific row above the general one",
+            )
+        first_of.setdefault(key, row)
+        if any(
+            isinstance(p, ast.Wildcard) or (isinstance(p, ast.Name) and p.value in self.scope.sets)
+            for p in row.patterns
+        ):
+            general.append(row)
 
     def _covers(self, general: ast.Pattern, specific: ast.Pattern) -> bool:
         if isinstance(general, ast.Wildcard):
