@@ -1,6 +1,14 @@
 """Accounting export formats, one module per format, looked up by name in a registry."""
 
-from postingrules.formats.base import Format, FormatError, OptionError, get, names, register
+from postingrules.formats.base import (
+    Format,
+    FormatError,
+    OptionError,
+    UnknownFormatError,
+    get,
+    names,
+    register,
+)
 from postingrules.formats.customers import CustomersExport
 from postingrules.formats.fec import Fec
 from postingrules.formats.jsonl import JsonLines
@@ -23,6 +31,7 @@ __all__ = [
     "OptionError",
     "TextExport",
     "TextProfile",
+    "UnknownFormatError",
     "get",
     "load_profile",
     "names",
