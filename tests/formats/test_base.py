@@ -20,6 +20,12 @@ def test_registry_suggests_close_name() -> None:
         formats.get("jsno")
 
 
+def test_errors_exported_by_the_package() -> None:
+    assert formats.UnknownFormatError is UnknownFormatError
+    assert formats.FormatError is FormatError
+    assert formats.OptionError is OptionError
+
+
 def test_json_lines_still_registered() -> None:
     assert formats.get("json") is formats.JsonLines
 

@@ -285,6 +285,7 @@ _UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<profile's value>"})(
 Getter = Callable[[Entry, Any, int, int], str]
 """Raw value of a column for (entry, line — None for entry-level fields —, entry no, line no)."""
 Finish = Callable[[str], str]
+_ZERO = Decimal(0)
 _Col = tuple[int, Getter, Finish | None]
 
 ENTRY_FIELDS = frozenset((
@@ -365,6 +366,7 @@ class TextExport(Format):
         date_format = col.date_format or p.date_format
         journal_map = p.journal_map
         amount = self._amount
+        mark = p.decimal_mark
         account = self._account
         plain_accounts = not (p.numeric_accounts or p.account_padding)
         dates: dict[dt.date, str] = {}
@@ -393,10 +395,10 @@ class TextExport(Format):
             "aux": lambda e, ln, i, n: ln.aux or "",
             "aux_name": lambda e, ln, i, n: ln.aux_name or "",
             "account_or_aux": lambda e, ln, i, n: ln.aux or account(ln.account),
-            "debit": lambda e, ln, i, n: amount(ln.debit),
-            "credit": lambda e, ln, i, n: amount(ln.credit),
-            "amount": lambda e, ln, i, n: amount(abs(ln.debit - ln.credit)),
-            "signed_amount": lambda e, ln, i, n: amount(ln.debit - ln.credit),
+            "debit": lambda e, ln, i, n: f"{ln.debit:.2f}".replace(".", mark),
+            "credit": lambda e, ln, i, n: f"{ln.credit:.2f}".replace(".", mark),
+            "amount": lambda e, ln, i, n: f"{abs(ln.debit - ln.credit):.2f}".replace(".", mark),
+            "signed_amount": lambda e, ln, i, n: f"{ln.debit - ln.credit:.2f}".replace(".", mark),
             "amount_cents": lambda e, ln, i, n: str(int(abs(ln.debit - ln.credit) * 100)),
             "sense": lambda e, ln, i, n: p.sense_debit if ln.debit >= ln.credit
             else p.sense_credit,
@@ -507,23 +509,13 @@ class TextExport(Format):
             )
         return p.separator.join(titles)
 
-    def _check_entry(self, entry: Entry) -> None:
-        if entry.total_debit != entry.total_credit:
-            raise FormatError(
-                f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
-                document_key=entry.document_key, field="lines",
-            )  # fmt: skip
-        if self.profile.foreign_currency == "error" and not self.profile.has_field(
-            "currency_amount"
-        ):
-            for n, line in enumerate(entry.lines, 1):
-                if line.currency_amount is not None:
-                    raise FormatError(
-                        f"{self.profile.name} has no column for the foreign amount "
-                        f"({line.currency_amount} {line.currency}); set foreign_currency = "
-                        "'ignore' to write book-currency amounts only",
-                        document_key=entry.document_key, field=f"lines[{n}].currency_amount",
-                    )  # fmt: skip
+    def _refuse_foreign(self, line: EntryLine) -> None:
+        raise FormatError(
+            f"{self.profile.name} has no column for the foreign amount "
+            f"({line.currency_amount} {line.currency}); set foreign_currency = 'ignore' to "
+            "write book-currency amounts only",
+            field="currency_amount",
+        )
 
     @staticmethod
     def _locate(err: FormatError, entry: Entry, k: int) -> FormatError:
@@ -536,12 +528,11 @@ class TextExport(Format):
         p = self.profile
         encoding, eol, joiner = self._transcoder.encoding, p.line_ending, self._joiner
         entry_cols, line_cols, const_row = self._entry_cols, self._line_cols, self._const_row
-        check = self._check_entry
+        refuse_foreign = p.foreign_currency == "error" and not p.has_field("currency_amount")
         if p.header:
             out.write((self.header_line() + eol).encode(encoding))
         count = n = 0
         for count, entry in enumerate(entries, 1):
-            check(entry)
             k = 0
             try:
                 base = const_row.copy()
@@ -549,13 +540,22 @@ class TextExport(Format):
                     value = get(entry, None, count, n)
                     base[idx] = finish(value) if finish else value
                 rows = []
+                debit = credit = _ZERO
                 for k, line in enumerate(entry.lines, 1):  # noqa: B007 - k locates errors
                     n += 1
+                    debit += line.debit
+                    credit += line.credit
+                    if refuse_foreign and line.currency_amount is not None:
+                        self._refuse_foreign(line)
                     row = base.copy()
                     for idx, get, finish in line_cols:
                         value = get(entry, line, count, n)
                         row[idx] = finish(value) if finish else value
                     rows.append(joiner.join(row))
+                k = 0
+                if debit != credit:
+                    raise FormatError(f"entry is not balanced: debit {debit} != credit {credit}",
+                                      field="lines")  # fmt: skip
             except FormatError as err:
                 raise self._locate(err, entry, k) from None
             out.write((eol.join(rows) + eol).encode(encoding))
