@@ -52,6 +52,18 @@ def vat_number_is_valid(number: str) -> bool:
     return bool(eu_vat.is_valid(number))
 
 
+def _chain(parts: tuple[Predicate, ...], conjunction: bool) -> Predicate:
+    """`a and b` / `a or b`, short-circuiting; two operands (the usual case) without a loop."""
+    if len(parts) == 2:
+        first, second = parts
+        if conjunction:
+            return lambda ctx: first(ctx) and second(ctx)
+        return lambda ctx: first(ctx) or second(ctx)
+    if conjunction:
+        return lambda ctx: all(p(ctx) for p in parts)
+    return lambda ctx: any(p(ctx) for p in parts)
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value is False
 
@@ -118,12 +130,10 @@ class Compiler:
 
     # -- conditions --
     def condition(self, cond: ast.Condition) -> Predicate:
-        if isinstance(cond, ast.And):
-            parts = tuple(self.condition(c) for c in cond.operands)
-            return lambda ctx: all(p(ctx) for p in parts)
-        if isinstance(cond, ast.Or):
-            parts = tuple(self.condition(c) for c in cond.operands)
-            return lambda ctx: any(p(ctx) for p in parts)
+        if isinstance(cond, ast.And | ast.Or):
+            return _chain(
+                tuple(self.condition(c) for c in cond.operands), isinstance(cond, ast.And)
+            )
         if isinstance(cond, ast.Not):
             inner = self.condition(cond.operand)
             return lambda ctx: not inner(ctx)

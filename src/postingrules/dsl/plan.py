@@ -88,7 +88,7 @@ class TablePlan:
     cache: dict[tuple[Any, ...], RowPlan | None] = field(default_factory=dict)
 
     def key(self, ctx: Context) -> tuple[Any, ...]:
-        return tuple(get(ctx) for get in self.keys)
+        return tuple([get(ctx) for get in self.keys])
 
     def lookup(self, key: tuple[Any, ...]) -> RowPlan | None:
         try:

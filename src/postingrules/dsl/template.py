@@ -279,11 +279,14 @@ def compile_template(parsed: ParsedTemplate, getters: dict[str, Callable[[Any], 
     if parsed.is_literal:
         constant = "".join(p for p in parsed.parts if isinstance(p, str))
         return lambda ctx: constant
-    pieces: list[str | Renderer] = [
-        p if isinstance(p, str) else compile_slot(p, getters[p.path]) for p in parsed.parts
-    ]
+    renderers: tuple[Renderer, ...] = tuple(
+        (lambda ctx, text=p: text) if isinstance(p, str) else compile_slot(p, getters[p.path])
+        for p in parsed.parts
+    )
+    if len(renderers) == 1:
+        return renderers[0]
 
     def render(ctx: Any) -> str:
-        return "".join(p if isinstance(p, str) else p(ctx) for p in pieces)
+        return "".join([part(ctx) for part in renderers])
 
     return render

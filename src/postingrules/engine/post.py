@@ -30,6 +30,8 @@ from postingrules.model.documents import Line, Payment, Refund, Sale
 from postingrules.model.entries import ZERO, Entry, EntryLine, Refusal, Skipped
 
 CENT = Decimal("0.01")
+ONE = Decimal(1)
+MINUS_ONE = Decimal(-1)
 NIL = CENT * 0  # 0.00: zero sides print with two decimals like the other side
 
 
@@ -220,7 +222,7 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
         raise Refused("the ruleset has no `vat` table")
     analytic = None if settings.analytic is None else settings.analytic(ctx)
     # Sales are credits: accumulate in "sale orientation" (credit negative), flip for refunds.
-    sign = Decimal(-1) if isinstance(doc, Sale) else Decimal(1)
+    sign = MINUS_ONE if isinstance(doc, Sale) else ONE
     sales = _Lines(rate, doc.currency, analytic)
     taxes = _Lines(rate, doc.currency, None)
     cache = plan.line_cache if settings is plan.settings[doc.kind] else None

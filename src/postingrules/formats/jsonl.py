@@ -21,6 +21,6 @@ class JsonLines(Format):
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         count = 0
         for entry in entries:
-            out.write(orjson.dumps(entry.to_dict()) + b"\n")
+            out.write(orjson.dumps(entry.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
             count += 1
         return count
