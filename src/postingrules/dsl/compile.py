@@ -80,8 +80,11 @@ class Compiler:
     # -- values --
     def getter(self, name: str) -> Getter:
         if name in FIELDS:
-            get = FIELDS[name].getter
-            return lambda ctx: get(ctx.doc, ctx.line)
+            spec = FIELDS[name]
+            get = spec.getter
+            if spec.line_level:
+                return lambda ctx: get(ctx.doc, ctx.line)
+            return lambda ctx: get(ctx.doc, None)
         if name == "regime":
             return lambda ctx: ctx.regime
         let = self.scope.lets[name]

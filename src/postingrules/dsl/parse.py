@@ -293,11 +293,14 @@ class _ToAst(Transformer[Token, Any]):
         return ast.BlockDecl(values[0], tuple(values[1:]), self._span(meta))
 
     # -- conditions --
-    def or_(self, meta: Meta, ch: list[Any]) -> ast.Or:
-        return ast.Or(tuple(self._keep(ch)), self._span(meta))
+    # The grammar's aliases make an `and_`/`or_` node even for a lone operand: unwrap it.
+    def or_(self, meta: Meta, ch: list[Any]) -> ast.Condition:
+        operands = tuple(self._keep(ch))
+        return operands[0] if len(operands) == 1 else ast.Or(operands, self._span(meta))
 
-    def and_(self, meta: Meta, ch: list[Any]) -> ast.And:
-        return ast.And(tuple(self._keep(ch)), self._span(meta))
+    def and_(self, meta: Meta, ch: list[Any]) -> ast.Condition:
+        operands = tuple(self._keep(ch))
+        return operands[0] if len(operands) == 1 else ast.And(operands, self._span(meta))
 
     def not_(self, meta: Meta, ch: list[Any]) -> ast.Not:
         return ast.Not(self._keep(ch)[0], self._span(meta))
