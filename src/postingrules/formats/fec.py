@@ -55,7 +55,8 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_SPILL_BATCH = 2000  # records per marshal call in a spilled chunk
+_SPILL_BATCH = 256  # records per marshal call: what the merge holds per spilled chunk
+_MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
 
 
 def fec_file_name(siren: str, closing_date: dt.date) -> str:
@@ -93,7 +94,7 @@ class Fec(Format):
         "first_numbers": {},
         "number_width": 6,
         "neutralise_formulas": True,
-        "sort_chunk_size": 20_000,
+        "sort_chunk_size": 50_000,
         "temp_dir": None,
     }
 
@@ -276,12 +277,30 @@ class Fec(Format):
             if len(chunk) >= size:
                 spills.append(self._spill(chunk, stack))
                 chunk = []
+                if len(spills) >= _MAX_SPILLS:
+                    spills = [self._spill_merged(spills, stack)]
         chunk.sort()
         if not spills:
             return iter(chunk)
         if chunk:
             spills.append(self._spill(chunk, stack))
         return heapq.merge(*(_read_spill(f) for f in spills))
+
+    def _spill_merged(self, spills: list[IO[bytes]], stack: ExitStack) -> IO[bytes]:
+        """Merge sorted chunk files into one, so open files and merge buffers stay bounded."""
+        merged = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
+        batch: list[tuple[Any, ...]] = []
+        for record in heapq.merge(*(_read_spill(f) for f in spills)):
+            batch.append(record)
+            if len(batch) >= _SPILL_BATCH:
+                marshal.dump(batch, merged)
+                batch = []
+        if batch:
+            marshal.dump(batch, merged)
+        for spill in spills:
+            spill.close()
+        merged.seek(0)
+        return merged
 
     def _spill(self, chunk: list[tuple[Any, ...]], stack: ExitStack) -> IO[bytes]:
         chunk.sort()
