@@ -51,6 +51,8 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
+            # mkstemp creates 0600; an export is an ordinary file, readable as the umask allows.
+            os.fchmod(out.fileno(), 0o666 & ~_umask())
             os.fsync(out.fileno())
         if overwrite:
             os.replace(tmp, target)
@@ -64,6 +66,12 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -13,6 +13,7 @@ import click
 def main() -> None:
     """Turn e-commerce shop documents into balanced accounting entries."""
 
+
 from postingrules.cli.formats import formats_command  # noqa: E402
 
 main.add_command(formats_command)
@@ -20,10 +21,17 @@ main.add_command(formats_command)
 
 def _register() -> None:
     """Attach the sub-commands; kept apart so each command module stays importable alone."""
-    from postingrules.cli.journal import export_command, preview_command
+    from postingrules.cli.export import export_command
+    from postingrules.cli.journal import preview_command
     from postingrules.cli.rules import schema_command, test_command, validate_command
 
-    for command in (validate_command, preview_command, export_command, test_command, schema_command):
+    for command in (
+        validate_command,
+        preview_command,
+        export_command,
+        test_command,
+        schema_command,
+    ):
         main.add_command(command)
 
 

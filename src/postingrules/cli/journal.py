@@ -1,17 +1,14 @@
-"""``preview`` (the draft journal, "brouillard") and ``export`` (entries to a file)."""
+"""``preview``: the draft journal ("brouillard"), before anything is exported."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 from tabulate import tabulate
 
 from postingrules.batch import Selection, Tally, run
 from postingrules.cli.common import load_or_exit, report_set_aside
-from postingrules.files import OutputExistsError, atomic_output
-from postingrules.formats import base as formats
 from postingrules.model.entries import Entry
 
 COLUMNS = (
@@ -30,7 +27,7 @@ COLUMNS = (
 )
 
 
-def _selection(
+def selection(
     select: tuple[str, ...], exclude: tuple[str, ...], status: tuple[str, ...]
 ) -> Selection:
     split = lambda values: tuple(v for item in values for v in item.split(",") if v)  # noqa: E731
@@ -96,9 +93,9 @@ def preview_command(
     """Show the draft journal: the entries RULES would make from DOCUMENTS, before any export."""
     ruleset = load_or_exit(rules)
     tally = Tally()
-    selection = _selection(select, exclude, status)
+    chosen = selection(select, exclude, status)
     if as_json:
-        entries = [entry.to_dict() for _, entry in run(ruleset, documents, tally, selection)]
+        entries = [entry.to_dict() for _, entry in run(ruleset, documents, tally, chosen)]
         payload = {
             "summary": tally.summary(),
             "entries": entries,
@@ -114,7 +111,7 @@ def preview_command(
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         headers = [*COLUMNS, "Provenance"] if explain else list(COLUMNS)
-        for number, (_, entry) in enumerate(run(ruleset, documents, tally, selection), start=1):
+        for number, (_, entry) in enumerate(run(ruleset, documents, tally, chosen), start=1):
             click.echo(f"Group {number}: {entry.document_key}")
             click.echo(tabulate(_rows(entry, explain), headers=headers, disable_numparse=True))
             click.echo()
@@ -127,50 +124,4 @@ def preview_command(
             f"(debit {tally.debit} = credit {tally.credit}; refused {len(tally.refused)}, "
             f"left out {len(tally.skipped)}, invalid {len(tally.invalid)})"
         )
-    raise SystemExit(1 if tally.failed or tally.available == 0 else 0)
-
-
-@click.command("export")
-@click.argument("rules", type=click.Path(exists=True, dir_okay=False))
-@click.argument("documents", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
-@click.option("--format", "format_name", default="json", show_default=True, help="Export format.")
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write."
-)
-@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
-@selection_options
-def export_command(
-    rules: str,
-    documents: tuple[str, ...],
-    format_name: str,
-    output: str,
-    force: bool,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-    status: tuple[str, ...],
-) -> None:
-    """Write the entries RULES make from DOCUMENTS to a file, all or nothing."""
-    try:
-        fmt = formats.get(format_name)()
-    except formats.UnknownFormatError as exc:
-        raise click.BadParameter(str(exc), param_hint="--format") from None
-    ruleset = load_or_exit(rules)
-    tally = Tally()
-    entries = (
-        entry for _, entry in run(ruleset, documents, tally, _selection(select, exclude, status))
-    )
-    try:
-        with atomic_output(Path(output), overwrite=force) as stream:
-            fmt.write(entries, stream)
-    except OutputExistsError as exc:
-        raise click.ClickException(f"{exc} (use --force to replace it)") from None
-    except formats.FormatError as exc:
-        click.echo(f"export refused: {exc}", err=True)
-        raise SystemExit(1) from None
-    report_set_aside(tally)
-    click.echo(
-        f"{tally.entries} entries, {tally.lines} lines, total debit {tally.debit} = "
-        f"total credit {tally.credit}, written to {output}",
-        err=True,
-    )
     raise SystemExit(1 if tally.failed or tally.available == 0 else 0)

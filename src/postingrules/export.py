@@ -1,0 +1,103 @@
+"""Writing entries to files: one file, or the product sheet's separate files per kind.
+
+Entries arrive as a stream.  For ``--split`` they are first spilled, per part, to JSON Lines
+in a temporary folder inside the output folder (lossless, memory flat), then each output file
+is written from its spill through :func:`~postingrules.files.atomic_output`: a file appears
+whole or not at all, and no existing file is replaced unless asked.  Every target name is
+checked before the first byte is written, so a name clash stops the export up front.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from postingrules.files import FileNameTemplate, OutputExistsError, atomic_output
+from postingrules.formats import base as formats
+from postingrules.model.entries import Entry
+
+PART_OF_KIND = {"sale": "sales", "refund": "refunds", "payment": "payments"}
+PARTS = ("sales", "refunds", "payments", "customers")
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file an export wrote."""
+
+    path: Path
+    part: str
+    entries: int
+
+
+def default_template(part: str, fmt: formats.Format) -> str:
+    """The file-name template of a part: the text profile's, else ``<part>_<date><ext>``."""
+    profile = getattr(fmt, "profile", None)
+    names = getattr(profile, "file_names", None) or {}
+    return names.get(part) or f"{part}_{{date:%Y%m%d}}{fmt.extension}"
+
+
+def _check_targets(paths: Sequence[Path], overwrite: bool) -> None:
+    if not overwrite:
+        for path in paths:
+            if path.exists():
+                raise OutputExistsError(f"{path} already exists")
+    if len(set(paths)) != len(paths):
+        raise formats.OptionError("two parts of the export would be written to the same file")
+
+
+def write_one(
+    entries: Iterable[Entry], fmt: formats.Format, path: Path, overwrite: bool
+) -> Written:
+    """All entries in one file."""
+    with atomic_output(path, overwrite=overwrite) as stream:
+        count = fmt.write(entries, stream)
+    return Written(path, "entries", count)
+
+
+def _replay(spill: Path) -> Iterator[Entry]:
+    with spill.open("rb") as stream:
+        for line in stream:
+            yield Entry.from_dict(orjson.loads(line))
+
+
+def write_split(
+    entries: Iterable[Entry],
+    fmt: formats.Format,
+    customers: formats.Format,
+    out_dir: Path,
+    parts: Sequence[str],
+    date: dt.date,
+    overwrite: bool,
+) -> list[Written]:
+    """One file per part (sales, refunds, payments, customers), named by templates."""
+    names = {
+        part: out_dir / FileNameTemplate(default_template(part, fmt)).render(date=date, kind=part)
+        for part in parts
+    }
+    _check_targets(list(names.values()), overwrite)
+    written = []
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".postingrules-") as tmp:
+        spills: dict[str, BinaryIO] = {p: (Path(tmp) / f"{p}.jsonl").open("wb") for p in parts}
+        try:
+            for entry in entries:
+                line = orjson.dumps(entry.to_dict(), option=orjson.OPT_APPEND_NEWLINE)
+                part = PART_OF_KIND[entry.document_kind]
+                if part in spills:
+                    spills[part].write(line)
+                if "customers" in spills:
+                    spills["customers"].write(line)
+        finally:
+            for stream in spills.values():
+                stream.close()
+        for part in parts:
+            writer = customers if part == "customers" else fmt
+            with atomic_output(names[part], overwrite=overwrite) as stream:
+                count = writer.write(_replay(Path(tmp) / f"{part}.jsonl"), stream)
+            written.append(Written(names[part], part, count))
+    return written
