@@ -97,7 +97,18 @@ class Compiler:
                     return value
             return None
 
-        return first
+        if self.scope.let_info[name].line_level:
+            return first
+
+        def remembered(ctx: Context) -> Any:
+            # A regime table may test `destination` in every row: compute it once.
+            lets = ctx.lets
+            if name in lets:
+                return lets[name]
+            value = lets[name] = first(ctx)
+            return value
+
+        return remembered
 
     def template(self, text: ast.Str) -> Renderer:
         parsed = parse_template(text.value)

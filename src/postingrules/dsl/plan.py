@@ -23,6 +23,8 @@ class Context:
     doc: Any
     line: Line | None = None
     regime: str | None = None
+    lets: dict[str, Any] = field(default_factory=dict)
+    """Document-level `let` values, computed once per document on first use."""
 
 
 Getter = Callable[[Context], Any]
