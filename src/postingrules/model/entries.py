@@ -18,9 +18,13 @@ ZERO = Decimal(0)
 DocumentKind = Literal["sale", "refund", "payment"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EntryLine:
     """One posting: an account debited or credited, in the ruleset's currency.
+
+    Not mutated once built, but not ``frozen`` either: a frozen dataclass sets each of its
+    twelve fields through ``object.__setattr__``, which made building a line ~5× slower, and
+    the engine builds several per document.  The :class:`Entry` holding the lines is frozen.
 
     Exactly one of ``debit`` and ``credit`` is non-zero (both may be zero only for a zero
     line, which the engine does not emit).  ``currency_amount`` keeps the signed amount in the
