@@ -355,7 +355,9 @@ def test_missing_value_in_a_document_is_a_refusal_not_an_exception() -> None:
     rules = postingrules.compile_source(_ruleset('    label "{customer.company}"\n'), "t.rules")
     result = rules.post(_document("fr-vat-20.json"))
     assert isinstance(result, Refusal)
-    assert result.reason == "field `customer.company` is empty"
+    assert result.reason == (
+        "field `customer.company` is empty: the label template of the `sale` block needs it"
+    )
 
 
 def test_own_customer_account_from_a_template_is_padded() -> None:

@@ -1,7 +1,7 @@
 """The interpreter: apply a compiled plan to one document and build its entry.
 
 Posting shapes (DESIGN.md): a sale debits the customer with the shop's total and credits one
-sales line per (account, tax code, rate) and one VAT line per (account, rate); a refund is
+sales line and one VAT line per (account, tax code, rate); a refund is
 its mirror; a payment debits the bank (and fees) and credits the customer, or the reverse
 when money goes back.  The difference between the shop's total and the lines (rounding,
 conversion) goes to the gap accounts when within the tolerance, else the document is
@@ -93,8 +93,16 @@ def _date(settings: Settings, ctx: Context) -> dt.date:
     raise Refused(f"no date to post on: {' and '.join(settings.date_names) or 'no date'} empty")
 
 
-def _text(renderer: Any, ctx: Context, default: str) -> str:
-    return default if renderer is None else renderer(ctx)
+def _text(renderer: Any, ctx: Context, default: str, what: str) -> str:
+    """Render a document block's template (or its default), naming it when a field is empty."""
+    if renderer is None:
+        return default
+    try:
+        return renderer(ctx)
+    except MissingValueError as exc:
+        raise Refused(
+            f"{exc}: the {what} template of the `{ctx.doc.kind}` block needs it"
+        ) from None
 
 
 def _customer(settings: Settings, ctx: Context) -> tuple[str, str | None, str | None, str]:
@@ -246,7 +254,7 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
                 )
             taxes.add(tax_account, code, line.tax_rate, sign * line.tax_amount, tax_where)
     ctx.line = None
-    label = _text(settings.label, ctx, doc.order_reference or doc.key)
+    label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where = _customer(settings, ctx)
     total = doc.totals.incl
     booked_total = cents(total if rate is None else total * rate)
@@ -276,8 +284,8 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
         journal=settings.journal.value if settings.journal else "",
         journal_label=plan.journals.get(settings.journal.value) if settings.journal else None,
         date=_date(settings, ctx),
-        piece=_text(settings.piece, ctx, piece_default),
-        reference=_text(settings.reference, ctx, doc.order_reference or ""),
+        piece=_text(settings.piece, ctx, piece_default, "piece"),
+        reference=_text(settings.reference, ctx, doc.order_reference or "", "reference"),
         label=label,
         document_key=doc.key,
         document_kind=doc.kind,
@@ -356,7 +364,7 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
         raise Refused(
             f"no journal for payments: give `journal` in {row.provenance} or the payment block"
         )
-    label = _text(settings.label, ctx, doc.order_reference or doc.key)
+    label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where = _customer(settings, ctx)
 
     def book(amount: Decimal) -> Decimal:
@@ -398,8 +406,10 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
         journal=journal,
         journal_label=plan.journals.get(journal),
         date=_date(settings, ctx),
-        piece=_text(settings.piece, ctx, doc.id or doc.key),
-        reference=_text(settings.reference, ctx, doc.transaction_id or doc.order_reference or ""),
+        piece=_text(settings.piece, ctx, doc.id or doc.key, "piece"),
+        reference=_text(
+            settings.reference, ctx, doc.transaction_id or doc.order_reference or "", "reference"
+        ),
         label=label,
         document_key=doc.key,
         document_kind="payment",
