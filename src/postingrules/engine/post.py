@@ -371,14 +371,15 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
         return cents(amount if rate is None else amount * rate)
 
     amount, fee_booked = book(doc.amount), book(fees)
-    sign = Decimal(1) if doc.direction == "in" else Decimal(-1)
+    sign = ONE if doc.direction == "in" else MINUS_ONE
     original = None if rate is None else doc.currency
 
     def line(acct: str, signed: Decimal, orig: Decimal, where: str, **extra: Any) -> EntryLine:
+        debit, credit = _sides(signed)
         return EntryLine(
             acct,
-            signed if signed > 0 else NIL,
-            -signed if signed < 0 else NIL,
+            debit,
+            credit,
             label=label,
             currency_amount=None if rate is None else orig,
             currency=original,
@@ -386,14 +387,12 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
             **extra,
         )
 
-    lines = [
-        line(
-            row.outputs["bank"](ctx),
-            sign * (amount - fee_booked),
-            sign * (doc.amount - fees),
-            row.provenance,
+    lines = []
+    if amount != fee_booked:  # fees can eat the whole payment: then no bank line
+        bank = row.outputs["bank"](ctx)
+        lines.append(
+            line(bank, sign * (amount - fee_booked), sign * (doc.amount - fees), row.provenance)
         )
-    ]
     if fees:
         assert fees_plan is not None
         lines.append(line(fees_plan(ctx), sign * fee_booked, sign * fees, row.provenance))
