@@ -31,7 +31,7 @@ from fec_validator import validate_fec
 from plain_entries import account_sums
 
 from postingrules import formats, load_ruleset
-from postingrules.formats import FormatError, TextExport
+from postingrules.formats import TextExport
 from postingrules.formats.beancount import Beancount
 from postingrules.formats.fec import fec_file_name
 from postingrules.model.entries import Entry, Refusal, Skipped
@@ -100,24 +100,11 @@ ACCOUNTANT_OPTIONS: dict[str, dict[str, Any]] = {
     # hledger, beancount, customers, text, json: the defaults carry every example entry.
 }
 
-QBO_DISCOUNT_REFUSED = pytest.mark.xfail(
-    strict=True,
-    raises=FormatError,
-    reason=(
-        "qbo.py QuickBooksOnline._taxes (line 221-222) refuses taxable lines of one tax code on "
-        "both debit and credit, so FA000128 (fr-discount: 709000 debit 4.98 C20 beside 707200 "
-        "credit 49.80 C20) cannot be exported in the FR/GB/CA editions"
-    ),
-)
-
-
 def _cases() -> Iterator[Any]:
     """(snapshot name, format name, options) for every registered format, plus variants."""
     for name in formats.names():
-        marks = [QBO_DISCOUNT_REFUSED] if name == "qbo" else []
-        yield pytest.param(name, name, ACCOUNTANT_OPTIONS.get(name, {}), marks=marks, id=name)
-    # The US edition writes every line as it is (VAT posted to its account explicitly): the
-    # one QuickBooks Online edition that carries the whole example set today.
+        yield pytest.param(name, name, ACCOUNTANT_OPTIONS.get(name, {}), id=name)
+    # The US edition writes every line as it is (VAT posted to its account explicitly).
     yield pytest.param("qbo-US", "qbo", {"edition": "US"}, id="qbo-US")
 
 

@@ -214,16 +214,16 @@ class QuickBooksOnline(Format):
             code = line.tax_code or (next(iter(taxable)) if len(taxable) == 1 else None)
             if code is None or code not in taxable:
                 raise fail(f"tax line on {line.account} has no taxable line with its tax code")
-            vat[code] = vat.get(code, ZERO) + abs(line.debit - line.credit)
+            vat[code] = vat.get(code, ZERO) + line.credit - line.debit
         shares: dict[int, Decimal] = {}
         summary = []
         for code, lines in taxable.items():
-            if len({line.debit > 0 for line in lines}) > 1:
-                raise fail(f"taxable lines of tax code {code!r} are on both debit and credit")
             rate = next((line.tax_rate for line in lines if line.tax_rate is not None), None)
             if rate is None:
                 raise fail(f"taxable lines of tax code {code!r} have no tax rate", "tax_rate")
-            bases = [abs(line.debit - line.credit) for line in lines]
+            # Signed bases (credit positive): a discount debited at the sales' rate reduces
+            # the base and takes a negative share of the tax, as the VAT it nets out.
+            bases = [line.credit - line.debit for line in lines]
             total_base = sum(bases, ZERO)
             tax = vat.get(code, ZERO)
             if total_base == 0 and tax:
@@ -234,9 +234,9 @@ class QuickBooksOnline(Format):
                     share = left
                 else:
                     share = (tax * base / total_base).quantize(CENT, rounding=ROUND_HALF_UP)
-                shares[id(line)] = share
+                shares[id(line)] = abs(share)
                 left -= share
-            summary.append((code, tax, rate, total_base))
+            summary.append((code, abs(tax), rate, abs(total_base)))
         return shares, summary
 
 
