@@ -119,6 +119,20 @@ def dec(value: Any) -> Decimal:
     Floats go through ``str`` (their shortest repr), never ``Decimal(float)``.
     Raises :class:`ValueError` for ``None``, ``""``, booleans or text that is not a number.
     """
+    # Fast path for the usual shop scalar, a well-formed numeric string (``Decimal`` ignores
+    # surrounding whitespace itself); anything else takes the checked path below.
+    if type(value) is str:
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
+    return _dec_checked(value)
+
+
+def _dec_checked(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, bool) or value is None:
@@ -139,9 +153,17 @@ def dec(value: Any) -> Decimal:
 
 def dec_or(value: Any, default: Decimal) -> Decimal:
     """Like :func:`dec` but ``None`` and ``""`` give ``default`` (absent means zero, say)."""
+    if type(value) is str:  # same fast path as dec(): a numeric string is never blank
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
-    return dec(value)
+    return _dec_checked(value)
 
 
 # --------------------------------------------------------------------------- retry policy
