@@ -1,6 +1,6 @@
 """Journal entries: what the engine emits and every accounting format consumes.
 
-Entries are plain frozen dataclasses rather than pydantic models: they are built by the
+Entries are plain slotted dataclasses rather than pydantic models: they are built by the
 engine (already validated data) once per document on the hot path, and read by the writers.
 An :class:`Entry` always balances exactly; the engine refuses a document rather than emit one
 that does not (see :class:`Refusal`).
@@ -24,7 +24,7 @@ class EntryLine:
 
     Not mutated once built, but not ``frozen`` either: a frozen dataclass sets each of its
     twelve fields through ``object.__setattr__``, which made building a line ~5× slower, and
-    the engine builds several per document.  The :class:`Entry` holding the lines is frozen.
+    the engine builds several per document.  Lines are held in a tuple.
 
     Exactly one of ``debit`` and ``credit`` is non-zero (both may be zero only for a zero
     line, which the engine does not emit).  ``currency_amount`` keeps the signed amount in the
@@ -67,9 +67,13 @@ class EntryLine:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """A balanced journal entry produced from one document."""
+    """A balanced journal entry produced from one document.
+
+    Like :class:`EntryLine`, not mutated once built but not ``frozen``: one is built per
+    document, and frozen construction cost more than the posting rules themselves.
+    """
 
     journal: str
     date: dt.date
