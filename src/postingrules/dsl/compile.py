@@ -112,7 +112,9 @@ class Compiler:
 
     def template(self, text: ast.Str) -> Renderer:
         parsed = parse_template(text.value)
-        return compile_template(parsed, {s.path: self.getter(s.path) for s in parsed.slots})
+        getters = {s.path: self.getter(s.path) for s in parsed.slots}
+        types = {s.path: info.type for s in parsed.slots if (info := self.scope.lookup(s.path))}
+        return compile_template(parsed, getters, types)
 
     def account(self, ref: ast.AccountRef) -> AccountPlan:
         text = self.scope.accounts[ref.value] if isinstance(ref, ast.Name) else ref.value

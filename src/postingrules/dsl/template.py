@@ -240,8 +240,14 @@ def to_text(value: Any, fmt: str | None) -> str:
 Renderer = Callable[[Any], str]
 
 
-def compile_slot(slot: Slot, getter: Callable[[Any], Any]) -> Renderer:
-    """A function context → text for one slot, with its filters applied in order."""
+def compile_slot(
+    slot: Slot, getter: Callable[[Any], Any], value_type: str | None = None
+) -> Renderer:
+    """A function context → text for one slot, with its filters applied in order.
+
+    ``value_type`` (the field's type, known at compile time) picks the conversion once, so a
+    text field is used as is and a date goes straight to ``strftime``.
+    """
     default = next((arg for name, arg in slot.filters if name == "default"), None)
     steps: list[Callable[[str], str]] = []
     for name, arg in slot.filters:
@@ -258,6 +264,13 @@ def compile_slot(slot: Slot, getter: Callable[[Any], Any]) -> Renderer:
             width = int(arg or 0)
             steps.append(lambda s, w=width: s.ljust(w))
     fmt, path = slot.format, slot.path
+    convert: Callable[[Any], str]
+    if value_type == "text" and not fmt:
+        convert = str
+    elif value_type == "date":
+        convert = (lambda v: v.strftime(fmt)) if fmt else (lambda v: v.isoformat())
+    else:
+        convert = lambda v: to_text(v, fmt)  # noqa: E731
 
     def render(ctx: Any) -> str:
         value = getter(ctx)
@@ -266,7 +279,7 @@ def compile_slot(slot: Slot, getter: Callable[[Any], Any]) -> Renderer:
                 raise MissingValueError(f"field `{path}` is empty")
             text = str(default)
         else:
-            text = to_text(value, fmt)
+            text = convert(value)
         for step in steps:
             text = step(text)
         return text
@@ -274,13 +287,20 @@ def compile_slot(slot: Slot, getter: Callable[[Any], Any]) -> Renderer:
     return render
 
 
-def compile_template(parsed: ParsedTemplate, getters: dict[str, Callable[[Any], Any]]) -> Renderer:
+def compile_template(
+    parsed: ParsedTemplate,
+    getters: dict[str, Callable[[Any], Any]],
+    types: dict[str, str] | None = None,
+) -> Renderer:
     """Join the slot renderers; a literal template renders to its constant text for free."""
+    types = types or {}
     if parsed.is_literal:
         constant = "".join(p for p in parsed.parts if isinstance(p, str))
         return lambda ctx: constant
     renderers: tuple[Renderer, ...] = tuple(
-        (lambda ctx, text=p: text) if isinstance(p, str) else compile_slot(p, getters[p.path])
+        (lambda ctx, text=p: text)
+        if isinstance(p, str)
+        else compile_slot(p, getters[p.path], types.get(p.path))
         for p in parsed.parts
     )
     if len(renderers) == 1:
