@@ -24,6 +24,7 @@ Iziflux"), so only sales and the marketplace payments that settle them are produ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -125,14 +126,24 @@ def currency_from_numeric(code: str) -> str:
         return text.upper()  # tolerate files that already use the letters
     if not text.isdigit():
         raise Unmappable(f"currency: not an ISO 4217 code {code!r}")
-    found = pycountry.currencies.get(numeric=text.zfill(3))
-    if found is None:
+    numeric = text.zfill(3)
+    if numeric not in _CURRENCIES:  # pycountry's look-up is slow: once per code, not per order
+        found = pycountry.currencies.get(numeric=numeric)
+        _CURRENCIES[numeric] = None if found is None else found.alpha_3
+    alpha = _CURRENCIES[numeric]
+    if alpha is None:
         raise Unmappable(f"currency: unknown ISO 4217 numeric code {code!r}")
-    return found.alpha_3
+    return alpha
+
+
+_CURRENCIES: dict[str, str | None] = {}
+"""ISO 4217 numeric → alphabetic code (``None`` when unknown), filled as codes are met."""
 
 
 class _Row:
     """One file line with the column map resolved against the header."""
+
+    __slots__ = ("cells", "index", "number")
 
     def __init__(self, cells: Sequence[str], index: dict[Column, int], number: int) -> None:
         self.cells = cells
@@ -144,8 +155,10 @@ class _Row:
         if column is None:
             return ""
         position = self.index[column]
-        value = self.cells[position].strip() if position < len(self.cells) else ""
-        return "" if value.upper() == EMPTY else value
+        cells = self.cells
+        value = cells[position].strip() if position < len(cells) else ""
+        # upper() keeps the length of anything that could equal EMPTY: test the length first
+        return "" if len(value) == len(EMPTY) and value.upper() == EMPTY else value
 
 
 def _resolve(columns: ColumnMap, header: Sequence[str]) -> dict[Column, int]:
@@ -172,7 +185,22 @@ def _resolve(columns: ColumnMap, header: Sequence[str]) -> dict[Column, int]:
 # --------------------------------------------------------------------------- documents
 
 
+_SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SECONDS = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)", re.ASCII)
+
+
 def _date(text: str, settings: Settings) -> dt.date:
+    # Fast path for the usual first format (strptime is slow): the same fields, the same
+    # checks; anything else, or an invalid date or time, goes through strptime.
+    if settings.date_formats and settings.date_formats[0] == _SECONDS_FORMAT:
+        match = _SECONDS.fullmatch(text)
+        if match is not None:
+            year, month, day, hour, minute, second = map(int, match.groups())
+            if hour <= 23 and minute <= 59 and second <= 59:
+                try:
+                    return dt.date(year, month, day)
+                except ValueError:
+                    pass
     for fmt in settings.date_formats:
         try:
             return dt.datetime.strptime(text, fmt).date()

@@ -35,6 +35,7 @@ from postingrules.model.documents import (
 
 PLATFORM = "prestashop"
 ZERO = Decimal(0)
+ONE = Decimal(1)
 CENT = Decimal("0.01")
 RATE_TOLERANCE = Decimal("0.011")
 """A rate fits a line when ``excl × rate`` is within a cent (plus a cent per unit) of its tax."""
@@ -53,6 +54,10 @@ METHODS = (
 )
 
 
+_RATES_CACHE: dict[int, tuple[Mapping[str, Any], int, list[Decimal], dict[str, Decimal]]] = {}
+"""Parsed rates of the shops' ``taxes`` tables, by table identity (see Lookups._rates)."""
+
+
 @dataclass
 class Lookups:
     """Reference records of one shop, keyed by id (as strings)."""
@@ -67,18 +72,46 @@ class Lookups:
     invoice_prefix: str = ""
     slip_prefix: str = ""
 
+    def _rates(self) -> tuple[list[Decimal], dict[str, Decimal]]:
+        """(known rates, rate by tax id), parsed once per ``taxes`` table, not once per line.
+
+        The table is read-only once mapping starts (``fetch`` loads it first); a different
+        table, or one that grew or shrank, is parsed again."""
+        taxes = self.taxes
+        entry = _RATES_CACHE.get(id(taxes))
+        if entry is None or entry[0] is not taxes or entry[1] != len(taxes):
+            if len(_RATES_CACHE) >= 16:
+                _RATES_CACHE.clear()
+            known = sorted(
+                {ZERO} | {dec(t["rate"]) for t in taxes.values() if t.get("rate") is not None}
+            )
+            entry = _RATES_CACHE[id(taxes)] = (taxes, len(taxes), known, {})
+        return entry[2], entry[3]
+
     def known_rates(self) -> list[Decimal]:
-        rates = {ZERO} | {dec(t["rate"]) for t in self.taxes.values() if t.get("rate") is not None}
-        return sorted(rates)
+        return list(self._rates()[0])
+
+    def tax_rate(self, tax_id: str) -> Decimal:
+        """The rate of tax ``tax_id`` (which must exist), parsed once."""
+        by_id = self._rates()[1]
+        rate = by_id.get(tax_id)
+        if rate is None:
+            rate = by_id[tax_id] = dec(self.taxes[tax_id]["rate"])
+        return rate
 
 
 def sid(value: Any) -> str:
     """An id as a string ("5", 5 and None → "")."""
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 
+TRUE_FLAGS = frozenset({"1", "true", "True"})
+
+
 def flag(value: Any) -> bool:
-    return sid(value) in {"1", "true", "True"}
+    return sid(value) in TRUE_FLAGS
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -146,14 +179,10 @@ def rate_for(
         if tax == ZERO:
             return declared if declared is not None else ZERO
         raise Unmappable(f"tax {tax} on a zero tax-excluded amount")
-    tolerance = RATE_TOLERANCE * max(quantity, Decimal(1))
-
-    def fits(rate: Decimal) -> bool:
-        return abs(excl * rate / 100 - tax) <= tolerance
-
-    if declared is not None and fits(declared):
+    tolerance = RATE_TOLERANCE * max(quantity, ONE)
+    if declared is not None and abs(excl * declared / 100 - tax) <= tolerance:
         return declared
-    candidates = [r for r in known if fits(r)]
+    candidates = [r for r in known if abs(excl * r / 100 - tax) <= tolerance]
     if candidates:
         return min(candidates, key=lambda r: abs(excl * r / 100 - tax))
     implied = (tax / excl * 100).quantize(Decimal("0.01"))
@@ -184,6 +213,17 @@ def _address(lk: Lookups, address_id: Any) -> tuple[Address | None, Mapping[str,
         name=name or None,
     )
     return address, record
+
+
+def _addresses(
+    lk: Lookups, order: Mapping[str, Any]
+) -> tuple[Address | None, Mapping[str, Any], Address | None]:
+    """(billing address, its record, delivery address); one Address when both ids agree."""
+    invoice_id, delivery_id = order.get("id_address_invoice"), order.get("id_address_delivery")
+    billing, record = _address(lk, invoice_id)
+    if sid(delivery_id) == sid(invoice_id):
+        return billing, record, billing
+    return billing, record, _address(lk, delivery_id)[0]
 
 
 def _customer(
@@ -224,14 +264,15 @@ def _number(prefix: str, number: Any) -> str | None:
 
 def _declared_rate(lk: Lookups, detail: Mapping[str, Any]) -> Decimal | None:
     taxes = (detail.get("associations") or {}).get("taxes") or []
-    rates = [dec(lk.taxes[sid(t.get("id"))]["rate"]) for t in taxes if sid(t.get("id")) in lk.taxes]
+    ids = [sid(t.get("id")) for t in taxes]
+    rates = [lk.tax_rate(i) for i in ids if i in lk.taxes]
     return sum(rates, ZERO) if rates else None
 
 
 def _product_lines(
     lk: Lookups, order: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
 ) -> list[Line]:
-    known = lk.known_rates()
+    known = lk._rates()[0]
     lines = []
     if details:
         for d in details:
@@ -320,7 +361,7 @@ def map_sale(
     oid = sid(order.get("id"))
     if not oid:
         raise Unmappable("order without id")
-    known = lk.known_rates()
+    known = lk._rates()[0]
     lines = _product_lines(lk, order, details)
     if not lines:
         raise Unmappable("order without lines")
@@ -352,8 +393,7 @@ def map_sale(
         if disc_excl or disc_incl:
             lines.append(_amount_line("discount", "Discount", -disc_excl, -disc_incl, None, known))
 
-    billing, billing_record = _address(lk, order.get("id_address_invoice"))
-    shipping, _ = _address(lk, order.get("id_address_delivery"))
+    billing, billing_record, shipping = _addresses(lk, order)
     currency, exchange = _currency(lk, order.get("id_currency"), order.get("conversion_rate"))
     invoice = min(invoices, key=lambda i: dec_or(i.get("id"), ZERO)) if invoices else None
     number = _number(
@@ -404,7 +444,7 @@ def map_refund(
 ) -> Refund:
     """One order_slip (credit slip) with its order and the order's details → a Refund."""
     slip_id = sid(slip.get("id"))
-    known = lk.known_rates()
+    known = lk._rates()[0]
     lines: list[Line] = []
     for item in (slip.get("associations") or {}).get("order_slip_details") or []:
         detail = details_by_id.get(sid(item.get("id_order_detail")))
@@ -445,8 +485,7 @@ def map_refund(
         )
     if not lines:
         raise Unmappable("credit slip without amounts")
-    billing, billing_record = _address(lk, order.get("id_address_invoice"))
-    shipping, _ = _address(lk, order.get("id_address_delivery"))
+    billing, billing_record, shipping = _addresses(lk, order)
     currency, exchange = _currency(lk, order.get("id_currency"), slip.get("conversion_rate"))
     oid = sid(slip.get("id_order"))
     invoice = min(invoices, key=lambda i: dec_or(i.get("id"), ZERO)) if invoices else None
