@@ -116,6 +116,8 @@ def _amount(payload: Payload, field: str) -> Decimal:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     text = str(value).strip() if value is not None else ""
     return text or None
 

@@ -135,6 +135,8 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     text = str(value).strip() if value is not None else ""
     return text or None
 

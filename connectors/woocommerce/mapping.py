@@ -78,6 +78,8 @@ class Options:
 
 
 def sid(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 
