@@ -24,10 +24,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal
 
@@ -282,11 +284,15 @@ def load_profile(path: str | Path) -> TextProfile:
 _UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<profile's value>"})()
 """Default of the profile-key options: "keep the profile's value" (None is a real value)."""
 
-Getter = Callable[[Entry, Any, int, int], str]
-"""Raw value of a column for (entry, line — None for entry-level fields —, entry no, line no)."""
+Getter = Callable[[Any, int], str]
+"""Final value of a column: ``(entry, entry number)`` for an entry field (:data:`ENTRY_FIELDS`),
+``(line, line number)`` for a line field."""
 Finish = Callable[[str], str]
+_Cache = dict[str, str]
 _ZERO = Decimal(0)
-_Col = tuple[int, Getter, Finish | None]
+_debit, _credit = attrgetter("debit"), attrgetter("credit")
+_BATCH = 1024
+"""Rows rendered before one encode and one ``out.write``."""
 
 ENTRY_FIELDS = frozenset((
     "journal", "journal_label", "date", "due_date", "piece", "reference", "label", "currency",
@@ -295,8 +301,142 @@ ENTRY_FIELDS = frozenset((
 """Fields with one value per entry: rendered once, not once per line."""
 
 
+def _money(mark: str) -> Callable[[Decimal], str]:
+    """``f"{value:.2f}"`` with ``mark`` as decimal mark, without Decimal's slow ``__format__``
+    when the value already has two decimals (what amounts have): ``str`` gives the same text."""
+    zero = f"0{mark}00"
+    comma = mark != "."
+
+    def money(value: Decimal) -> str:
+        text = str(value)
+        if text[-3:-2] != ".":  # not exactly two decimals in plain notation
+            if text == "0":
+                return zero
+            text = f"{value:.2f}"
+        return text.replace(".", mark) if comma else text
+
+    return money
+
+
+def _money_attribute(name: str, mark: str) -> Getter:
+    """The getter of an amount attribute (``debit``…) formatted as :func:`_money` does, in one
+    Python call."""
+    get = attrgetter(name)
+    zero = f"0{mark}00"
+    comma = mark != "."
+
+    def money(x: Any, k: int) -> str:
+        value = get(x)
+        text = str(value)
+        if text[-3:-2] != ".":
+            if text == "0":
+                return zero
+            text = f"{value:.2f}"
+        return text.replace(".", mark) if comma else text
+
+    return money
+
+
+def _cents(value: Decimal) -> str:
+    """``str(int(value * 100))`` for an amount ``value`` >= 0; with two decimals (what amounts
+    have), the digits of ``str(value)`` without the point give it, faster."""
+    text = str(value)
+    if text[-3:-2] == "." and text[0] != "-":
+        return text.replace(".", "").lstrip("0") or "0"
+    return str(int(value * 100))
+
+
+_ATTRIBUTES: dict[str, tuple[str, bool]] = {
+    "piece": ("piece", False), "reference": ("reference", False), "label": ("label", False),
+    "currency": ("currency", False), "document_key": ("document_key", False),
+    "document_kind": ("document_kind", False), "payment_method": ("payment_method", True),
+    "line_label": ("label", False), "aux": ("aux", True), "aux_name": ("aux_name", True),
+    "line_currency": ("currency", True), "tax_code": ("tax_code", True),
+    "analytic": ("analytic", True),
+}  # fmt: skip
+"""Fields that are an attribute of the entry or line as is (True: None written blank)."""
+
+
+def _fuse_attribute(
+    name: str, blank_none: bool, finish: Finish | None, cache: _Cache | None
+) -> Getter:
+    """:func:`_fuse` for a field that is an attribute: read in C, one Python call a value."""
+    get = attrgetter(name)
+    if finish is None:
+        return (lambda x, k: get(x) or "") if blank_none else (lambda x, k: get(x))
+    if cache is None:
+        return lambda x, k: finish(get(x) or "" if blank_none else get(x))
+    lookup = cache.get
+    if blank_none:
+
+        def fused_blank(x: Any, k: int) -> str:
+            raw = get(x) or ""
+            done = lookup(raw)
+            return finish(raw) if done is None else done
+
+        return fused_blank
+
+    def fused(x: Any, k: int) -> str:
+        raw = get(x)
+        done = lookup(raw)
+        return finish(raw) if done is None else done
+
+    return fused
+
+
+def _fuse(get: Getter, finish: Finish | None, cache: _Cache | None) -> Getter:
+    """One function for a column: its raw value made final, the cache read inline."""
+    if finish is None:
+        return get
+    if cache is None:
+        return lambda x, k: finish(get(x, k))
+    lookup = cache.get
+
+    def fused(x: Any, k: int) -> str:
+        raw = get(x, k)
+        done = lookup(raw)
+        return finish(raw) if done is None else done
+
+    return fused
+
+
+def _tuple_of(getters: tuple[Getter, ...]) -> Callable[[Any, int], tuple[str, ...]]:
+    """``lambda x, k: tuple(g(x, k) for g in getters)`` without a generator or a loop."""
+    if len(getters) > 4:
+        head, tail = _tuple_of(getters[:4]), _tuple_of(getters[4:])
+        return lambda x, k: head(x, k) + tail(x, k)
+    if len(getters) == 4:
+        a, b, c, d = getters
+        return lambda x, k: (a(x, k), b(x, k), c(x, k), d(x, k))
+    if len(getters) == 3:
+        a, b, c = getters
+        return lambda x, k: (a(x, k), b(x, k), c(x, k))
+    if len(getters) == 2:
+        a, b = getters
+        return lambda x, k: (a(x, k), b(x, k))
+    if len(getters) == 1:
+        (a,) = getters
+        return lambda x, k: (a(x, k),)
+    return lambda x, k: ()
+
+
+def _codec(encoding: str) -> tuple[str, bool]:
+    """The codec to encode ASCII text with (``ascii`` when ``encoding`` writes ASCII as ASCII,
+    its fast path), and whether text may be encoded in batches (False for codecs that start
+    every encoded string with a byte-order mark: each entry is encoded alone, as always)."""
+    sample = "".join(map(chr, range(128)))
+    batchable = sample.encode(encoding) * 2 == (sample * 2).encode(encoding)
+    ascii_safe = batchable and sample.encode(encoding) == sample.encode("ascii")
+    return ("ascii" if ascii_safe else encoding), batchable
+
+
 class TextExport(Format):
-    """Any :class:`TextProfile`; the registered ``text`` format uses :data:`DEFAULT_PROFILE`."""
+    """Any :class:`TextProfile`; the registered ``text`` format uses :data:`DEFAULT_PROFILE`.
+
+    The profile is compiled once, at construction, into one function per column (raw value,
+    cleaning, encoding, truncation, padding or quoting, with a cache of finished values) and a
+    row template: entry fields fill it once per entry, line fields once per line.
+    """
 
     name: ClassVar[str] = "text"
     summary: ClassVar[str] = "customisable text export (fields, separator, amounts, encoding…)"
@@ -328,28 +468,68 @@ class TextExport(Format):
         self.profile = profile
         _declare(self, profile)
         self._transcoder = Transcoder(profile.encoding, profile.on_unencodable)
+        self._codec, self._batchable = _codec(self._transcoder.encoding)
         catalogue = CUSTOMER_FIELDS if profile.kind == "customers" else LINE_FIELDS
         self._joiner = profile.separator or ""
         self._const_row: list[str] = []
-        self._entry_cols: list[_Col] = []
-        self._line_cols: list[_Col] = []
+        self._entry_cols: list[tuple[int, Getter]] = []
+        self._line_cols: list[tuple[int, Getter]] = []
+        self._cols: list[tuple[int, bool, Getter]] = []  # every field, in column order
         for idx, col in enumerate(profile.columns):
             kind = catalogue[col.field][0]
-            finish = self._finisher(col, kind)
+            finish, cache = self._finisher(col, kind)
             if kind == "literal":
                 self._const_row.append(finish(col.value) if finish else col.value)
                 continue
             self._const_row.append("")
-            per_entry = profile.kind == "entries" and col.field in ENTRY_FIELDS
-            (self._entry_cols if per_entry else self._line_cols).append(
-                (idx, self._getter(col), finish)
-            )
+            if col.field in _ATTRIBUTES:
+                getter = _fuse_attribute(*_ATTRIBUTES[col.field], finish, cache)
+            elif col.field == "account" and not (profile.numeric_accounts
+                                                 or profile.account_padding):  # fmt: skip
+                getter = _fuse_attribute("account", False, finish, cache)
+            else:
+                getter = self._fused(col, finish, cache) or _fuse(self._getter(col), finish, cache)
+            per_entry = col.field in ENTRY_FIELDS
+            (self._entry_cols if per_entry else self._line_cols).append((idx, getter))
+            self._cols.append((idx, per_entry, getter))
+        # The row template: constants (``%`` doubled twice), ``%s`` for entry fields and
+        # ``%%s`` for line fields; ``template % entry_values`` is the entry's line template.
+        slots = self._const_row.copy()
+        for idx, _ in self._entry_cols:
+            slots[idx] = "\0e"
+        for idx, _ in self._line_cols:
+            slots[idx] = "\0l"
+        joiner = self._joiner.replace("%", "%%%%")
+        self._template = joiner.join(
+            "%s" if s == "\0e" else "%%s" if s == "\0l" else s.replace("%", "%%%%") for s in slots
+        )
+        self._percents = (self._template % (("",) * len(self._entry_cols))).count("%")
+        self._entry_values = _tuple_of(tuple(get for _, get in self._entry_cols))
+        self._line_values = _tuple_of(tuple(get for _, get in self._line_cols))
 
     # -- field getters ----------------------------------------------------------------------
 
-    def _amount(self, value: Decimal) -> str:
-        text = f"{value:.2f}"
-        return text.replace(".", ",") if self.profile.decimal_mark == "," else text
+    def _fused(self, col: Column, finish: Finish | None, cache: _Cache | None) -> Getter | None:
+        """Getters that finish their value themselves, one Python call a value fewer than
+        :func:`_fuse` (the commonest computed fields), or None."""
+        p = self.profile
+        name = col.field
+        if name in ("entry_number", "line_number") and finish is not None and cache is None:
+            return lambda x, k: finish(str(k))
+        if name == "amount_cents" and finish is not None and cache is None:
+
+            def cents(ln: EntryLine, n: int) -> str:
+                return finish(_cents(abs(ln.debit - ln.credit)))
+
+            return cents
+        if name == "sense":
+            try:  # the two values, finished once; a refusal is raised when a line needs it
+                debit_sense = finish(p.sense_debit) if finish else p.sense_debit
+                credit_sense = finish(p.sense_credit) if finish else p.sense_credit
+            except FormatError:
+                return None
+            return lambda ln, n: debit_sense if ln.debit >= ln.credit else credit_sense
+        return None
 
     def _account(self, account: str) -> str:
         p = self.profile
@@ -361,17 +541,19 @@ class TextExport(Format):
         return account
 
     def _getter(self, col: Column) -> Getter:
-        """The raw value of ``col`` for (entry, line, entry number, line number)."""
+        """The raw value of ``col``: from ``(entry, entry number)`` for an entry field, from
+        ``(line, line number)`` for a line field."""
         p = self.profile
         date_format = col.date_format or p.date_format
         journal_map = p.journal_map
-        amount = self._amount
         mark = p.decimal_mark
+        money = _money(mark)
         account = self._account
         plain_accounts = not (p.numeric_accounts or p.account_padding)
+        sense_debit, sense_credit = p.sense_debit, p.sense_credit
         dates: dict[dt.date, str] = {}
 
-        def date(e: Entry, ln: Any, i: int, n: int) -> str:
+        def date(e: Entry, i: int) -> str:
             text = dates.get(e.date)
             if text is None:
                 if len(dates) > 4096:
@@ -380,49 +562,51 @@ class TextExport(Format):
             return text
 
         getters: dict[str, Getter] = {
-            "journal": lambda e, ln, i, n: journal_map.get(e.journal, e.journal),
-            "journal_label": lambda e, ln, i, n: e.journal_label or e.journal,
+            # entry fields: (entry, entry number)
+            "journal": lambda e, i: journal_map.get(e.journal, e.journal),
+            "journal_label": lambda e, i: e.journal_label or e.journal,
             "date": date,
             "due_date": date,
-            "piece": lambda e, ln, i, n: e.piece,
-            "reference": lambda e, ln, i, n: e.reference,
-            "label": lambda e, ln, i, n: e.label,
-            "line_label": lambda e, ln, i, n: ln.label,
-            "account": (lambda e, ln, i, n: ln.account) if plain_accounts
-            else (lambda e, ln, i, n: account(ln.account)),
-            "account_label": lambda e, ln, i, n: (ln.aux_name or ln.aux or ln.label)
+            "piece": lambda e, i: e.piece,
+            "reference": lambda e, i: e.reference,
+            "label": lambda e, i: e.label,
+            "currency": lambda e, i: e.currency,
+            "payment_method": lambda e, i: e.payment_method or "",
+            "document_key": lambda e, i: e.document_key,
+            "document_kind": lambda e, i: e.document_kind,
+            "entry_number": lambda e, i: str(i),
+            # line fields: (line, line number)
+            "line_label": lambda ln, n: ln.label,
+            "account": (lambda ln, n: ln.account) if plain_accounts
+            else (lambda ln, n: account(ln.account)),
+            "account_label": lambda ln, n: (ln.aux_name or ln.aux or ln.label)
             if ln.aux else ln.label,
-            "aux": lambda e, ln, i, n: ln.aux or "",
-            "aux_name": lambda e, ln, i, n: ln.aux_name or "",
-            "account_or_aux": lambda e, ln, i, n: ln.aux or account(ln.account),
-            "debit": lambda e, ln, i, n: f"{ln.debit:.2f}".replace(".", mark),
-            "credit": lambda e, ln, i, n: f"{ln.credit:.2f}".replace(".", mark),
-            "amount": lambda e, ln, i, n: f"{abs(ln.debit - ln.credit):.2f}".replace(".", mark),
-            "signed_amount": lambda e, ln, i, n: f"{ln.debit - ln.credit:.2f}".replace(".", mark),
-            "amount_cents": lambda e, ln, i, n: str(int(abs(ln.debit - ln.credit) * 100)),
-            "sense": lambda e, ln, i, n: p.sense_debit if ln.debit >= ln.credit
-            else p.sense_credit,
-            "currency": lambda e, ln, i, n: e.currency,
-            "currency_amount": lambda e, ln, i, n: "" if ln.currency_amount is None
-            else amount(ln.currency_amount),
-            "line_currency": lambda e, ln, i, n: ln.currency or "",
-            "tax_code": lambda e, ln, i, n: ln.tax_code or "",
-            "tax_rate": lambda e, ln, i, n: "" if ln.tax_rate is None
-            else f"{ln.tax_rate:f}".replace(".", p.decimal_mark),
-            "analytic": lambda e, ln, i, n: ln.analytic or "",
-            "payment_method": lambda e, ln, i, n: e.payment_method or "",
-            "document_key": lambda e, ln, i, n: e.document_key,
-            "document_kind": lambda e, ln, i, n: e.document_kind,
-            "entry_number": lambda e, ln, i, n: str(i),
-            "line_number": lambda e, ln, i, n: str(n),
+            "aux": lambda ln, n: ln.aux or "",
+            "aux_name": lambda ln, n: ln.aux_name or "",
+            "account_or_aux": lambda ln, n: ln.aux or account(ln.account),
+            "debit": _money_attribute("debit", mark),
+            "credit": _money_attribute("credit", mark),
+            "amount": lambda ln, n: money(abs(ln.debit - ln.credit)),
+            "signed_amount": lambda ln, n: money(ln.debit - ln.credit),
+            "amount_cents": lambda ln, n: _cents(abs(ln.debit - ln.credit)),
+            "sense": lambda ln, n: sense_debit if ln.debit >= ln.credit else sense_credit,
+            "currency_amount": lambda ln, n: "" if ln.currency_amount is None
+            else money(ln.currency_amount),
+            "line_currency": lambda ln, n: ln.currency or "",
+            "tax_code": lambda ln, n: ln.tax_code or "",
+            "tax_rate": lambda ln, n: "" if ln.tax_rate is None
+            else f"{ln.tax_rate:f}".replace(".", mark),
+            "analytic": lambda ln, n: ln.analytic or "",
+            "line_number": lambda ln, n: str(n),
         }  # fmt: skip
         return getters[col.field]
 
     # -- one field: clean, neutralise, encode, truncate, pad or quote --------------------------
 
-    def _finisher(self, col: Column, kind: FieldKind) -> Finish | None:
+    def _finisher(self, col: Column, kind: FieldKind) -> tuple[Finish | None, _Cache | None]:
         """A function making a raw value of ``col`` final, specialised once per column, or
-        None when raw values are already final (amounts, dates in a separated layout).
+        None when raw values are already final (amounts, dates in a separated layout); and
+        the cache of its results, or None when they are not cached.
 
         Results are cached by raw value (accounts, journals, dates repeat on every line); the
         cache is cleared when it grows, so memory stays flat.  Errors carry the field name
@@ -431,7 +615,9 @@ class TextExport(Format):
         p = self.profile
         textual = kind in ("text", "code", "literal")
         neutralise = kind in ("text", "code") and p.separator is not None and p.neutralise_formulas
-        transcode = self._transcoder.text
+        transcoder = self._transcoder
+        transcode = transcoder.text
+        any_text = transcoder._unicode  # every character is encodable: nothing to transcode
         limit = col.width
         if kind == "text" and p.label_max and (limit is None or p.label_max < limit):
             limit = p.label_max
@@ -442,52 +628,103 @@ class TextExport(Format):
         pad = col.pad
         quote_always = not fixed and (p.quoting == "all" or col.quoted)
         sep, q = p.separator or "", p.quote_char
-        quote = self._quote
+        qq = q + q
         refuse_quotes = p.quoting == "none"
         name = col.field
         if kind in ("amount", "number", "date") and not fixed and limit is None:
             pattern = col.date_format or p.date_format
             safe_chars = "0123456789-+" + p.decimal_mark + (pattern if kind == "date" else "")
             if not quote_always and sep not in safe_chars and q not in safe_chars:
-                return None  # digits, sign and decimal mark need nothing done
-        cache: dict[str, str] = {}
+                return None, None  # digits, sign and decimal mark need nothing done
+        cache: _Cache = {}
         cached = kind not in ("amount", "number")  # amounts rarely repeat: do not cache them
+        most = sys.maxsize if limit is None else limit
+        just = str.rjust if right else str.ljust
 
-        def finish(raw: str) -> str:
-            done = cache.get(raw)
-            if done is not None:
-                return done
-            value = raw
-            if textual:
-                if not value.isprintable():
-                    value = clean_text(value)
-                if neutralise and value.startswith(FORMULA_PREFIXES):
-                    value = "'" + value
+        def prepare(value: str) -> str:
+            """A text or code value cleaned, neutralised and made to fit the encoding."""
+            if not value.isprintable():
+                value = clean_text(value)
+            if neutralise and value.startswith(FORMULA_PREFIXES):
+                value = "'" + value
+            if not (any_text or value.isascii()):
                 value = transcode(value, None, name)
-            if limit is not None and len(value) > limit:
-                if mode == "error":
-                    raise FormatError(
-                        f"{value!r} is longer than {limit} characters (set truncate to allow)",
-                        field=name,
-                    )
-                value = value[:limit] if mode == "right" else value[-limit:]
-            if fixed:
-                value = value.rjust(width, pad) if right else value.ljust(width, pad)
-            elif quote_always:
-                value = quote(value)
-            elif sep in value or q in value:
-                if refuse_quotes:
-                    raise FormatError(
-                        f"{value!r} holds the separator or quote and quoting is 'none'", field=name
-                    )
-                value = quote(value)
-            if cached:
-                if len(cache) > 4096:
-                    cache.clear()
-                cache[raw] = value
             return value
 
-        return finish
+        def cut(value: str) -> str:
+            """A value longer than ``limit``: truncated, or refused."""
+            if mode == "error":
+                raise FormatError(
+                    f"{value!r} is longer than {limit} characters (set truncate to allow)",
+                    field=name,
+                )
+            return value[:limit] if mode == "right" else value[-limit:]
+
+        # One function per layout; ASCII printable text that no spreadsheet would run as a
+        # formula needs no preparing (the usual case), which is checked inline.
+        if fixed and not textual and not cached:  # numbers and amounts
+
+            def finish(raw: str) -> str:
+                return just(raw if len(raw) <= most else cut(raw), width, pad)
+
+        elif fixed:
+
+            def finish(raw: str) -> str:
+                value = raw
+                if (textual and not (value.isascii() and value.isprintable())) or (
+                    neutralise and value.startswith(FORMULA_PREFIXES)
+                ):
+                    value = prepare(value)
+                if len(value) > most:
+                    value = cut(value)
+                value = just(value, width, pad)
+                if cached:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    cache[raw] = value
+                return value
+
+        elif quote_always:
+
+            def finish(raw: str) -> str:
+                value = raw
+                if (textual and not (value.isascii() and value.isprintable())) or (
+                    neutralise and value.startswith(FORMULA_PREFIXES)
+                ):
+                    value = prepare(value)
+                if len(value) > most:
+                    value = cut(value)
+                value = q + value.replace(q, qq) + q
+                if cached:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    cache[raw] = value
+                return value
+
+        else:
+
+            def finish(raw: str) -> str:
+                value = raw
+                if (textual and not (value.isascii() and value.isprintable())) or (
+                    neutralise and value.startswith(FORMULA_PREFIXES)
+                ):
+                    value = prepare(value)
+                if len(value) > most:
+                    value = cut(value)
+                if sep in value or q in value:
+                    if refuse_quotes:
+                        raise FormatError(
+                            f"{value!r} holds the separator or quote and quoting is 'none'",
+                            field=name,
+                        )
+                    value = q + value.replace(q, qq) + q
+                if cached:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    cache[raw] = value
+                return value
+
+        return finish, (cache if cached else None)
 
     def _quote(self, value: str) -> str:
         q = self.profile.quote_char
@@ -495,9 +732,8 @@ class TextExport(Format):
 
     def _row(self, entry: Entry, line: EntryLine, i: int, n: int) -> str:
         row = self._const_row.copy()
-        for idx, get, finish in (*self._entry_cols, *self._line_cols):
-            value = get(entry, line, i, n)
-            row[idx] = finish(value) if finish else value
+        for idx, per_entry, get in self._cols:
+            row[idx] = get(entry, i) if per_entry else get(line, n)
         return self._joiner.join(row)
 
     def header_line(self) -> str:
@@ -524,41 +760,79 @@ class TextExport(Format):
         field_name = name if name in ENTRY_FIELDS or k == 0 else f"lines[{k}].{name}"
         return FormatError(err.message, document_key=entry.document_key, field=field_name)
 
+    def _entry_error(self, entry: Entry, i: int, n: int) -> FormatError:
+        """The first error of an entry the fast path refused, located: fields in the order
+        a row is written (entry fields, then each line's), then the balance."""
+        refuse_foreign = (self.profile.foreign_currency == "error"
+                          and not self.profile.has_field("currency_amount"))  # fmt: skip
+        k = 0
+        try:
+            for _, get in self._entry_cols:
+                get(entry, i)
+            debit = credit = _ZERO
+            for k, line in enumerate(entry.lines, 1):  # noqa: B007 - k locates errors
+                n += 1
+                debit += line.debit
+                credit += line.credit
+                if refuse_foreign and line.currency_amount is not None:
+                    self._refuse_foreign(line)
+                for _, get in self._line_cols:
+                    get(line, n)
+            k = 0
+            if debit != credit:
+                raise FormatError(f"entry is not balanced: debit {debit} != credit {credit}",
+                                  field="lines")  # fmt: skip
+        except FormatError as err:
+            return self._locate(err, entry, k)
+        raise AssertionError(f"{entry.document_key}: refused, yet no field fails")
+
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         p = self.profile
-        encoding, eol, joiner = self._transcoder.encoding, p.line_ending, self._joiner
-        entry_cols, line_cols, const_row = self._entry_cols, self._line_cols, self._const_row
+        eol = p.line_ending
+        encoding, codec, batch = self._transcoder.encoding, self._codec, self._batchable
+        template, percents = self._template, self._percents
+        entry_values, line_values = self._entry_values, self._line_values
         refuse_foreign = p.foreign_currency == "error" and not p.has_field("currency_amount")
         if p.header:
             out.write((self.header_line() + eol).encode(encoding))
+        rows: list[str] = []
+        append = rows.append
+
+        def flush() -> None:
+            text = eol.join(rows) + eol
+            out.write(text.encode(codec) if text.isascii() else text.encode(encoding))
+            rows.clear()
+
         count = n = 0
-        for count, entry in enumerate(entries, 1):
-            k = 0
-            try:
-                base = const_row.copy()
-                for idx, get, finish in entry_cols:
-                    value = get(entry, None, count, n)
-                    base[idx] = finish(value) if finish else value
-                rows = []
-                debit = credit = _ZERO
-                for k, line in enumerate(entry.lines, 1):  # noqa: B007 - k locates errors
-                    n += 1
-                    debit += line.debit
-                    credit += line.credit
-                    if refuse_foreign and line.currency_amount is not None:
-                        self._refuse_foreign(line)
-                    row = base.copy()
-                    for idx, get, finish in line_cols:
-                        value = get(entry, line, count, n)
-                        row[idx] = finish(value) if finish else value
-                    rows.append(joiner.join(row))
-                k = 0
-                if debit != credit:
-                    raise FormatError(f"entry is not balanced: debit {debit} != credit {credit}",
-                                      field="lines")  # fmt: skip
-            except FormatError as err:
-                raise self._locate(err, entry, k) from None
-            out.write((eol.join(rows) + eol).encode(encoding))
+        try:
+            for count, entry in enumerate(entries, 1):
+                lines = entry.lines
+                start, first = len(rows), n
+                try:
+                    values = entry_values(entry, count)
+                    line_template = template % values
+                    if line_template.count("%") != percents:  # a value holds a "%"
+                        line_template = template % tuple(v.replace("%", "%%") for v in values)
+                    for line in lines:
+                        if refuse_foreign and line.currency_amount is not None:
+                            raise FormatError("foreign amount")
+                        n += 1
+                        append(line_template % line_values(line, n))
+                    if sum(map(_debit, lines), _ZERO) != sum(map(_credit, lines), _ZERO):
+                        raise FormatError("unbalanced")
+                except FormatError:
+                    del rows[start:]
+                    raise self._entry_error(entry, count, first) from None
+                except BaseException:
+                    del rows[start:]  # no half entry in the file
+                    raise
+                if not lines:
+                    append("")  # an entry without lines is an empty line, as it always was
+                if not batch or len(rows) >= _BATCH:
+                    flush()
+        finally:
+            if rows:
+                flush()
         return count
 
     # -- reading back (round trips, checks) ------------------------------------------------
@@ -613,4 +887,3 @@ def _declare(target: Any, profile: TextProfile) -> None:
                                   default=None)  # fmt: skip
     target.alphanumeric_accounts = not profile.numeric_accounts
     target.aux_accounts = profile.has_field("aux") or profile.has_field("account_or_aux")
-
