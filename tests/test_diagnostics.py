@@ -1423,8 +1423,7 @@ def test_diagnostics(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
 
 # Today's code and position for every case, the known-bad ones included: the bug cases whose
 # fix changes the code or the position are listed here with what src/ emits now.
-_CURRENT_FOR_BUGS: dict[str, list[tuple[str, str, int, int]]] = {
-}
+_CURRENT_FOR_BUGS: dict[str, list[tuple[str, str, int, int]]] = {}
 
 
 @pytest.mark.parametrize("case", _params(with_bugs=False))

@@ -200,4 +200,3 @@ def _check_name(name: str, template: str) -> None:
     _check_chars(name, template)
     if name in (".", "..") or name.startswith("..") or not name.strip():
         raise OptionError(f"file name template {template!r}: {name!r} is not a file name")
-

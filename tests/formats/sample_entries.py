@@ -40,7 +40,11 @@ def line(
     account: str, debit: str = "0", credit: str = "0", label: str = "", **kw: object
 ) -> EntryLine:
     return EntryLine(
-        account=account, debit=D(debit), credit=D(credit), label=label, **kw  # type: ignore[arg-type]
+        account=account,
+        debit=D(debit),
+        credit=D(credit),
+        label=label,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -128,4 +132,3 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     ORDER5,
 )  # fmt: skip
-

@@ -100,6 +100,7 @@ ACCOUNTANT_OPTIONS: dict[str, dict[str, Any]] = {
     # hledger, beancount, customers, text, json: the defaults carry every example entry.
 }
 
+
 def _cases() -> Iterator[Any]:
     """(snapshot name, format name, options) for every registered format, plus variants."""
     for name in formats.names():

@@ -62,9 +62,12 @@ def test_file_created_meanwhile_is_not_clobbered(tmp_path: Path) -> None:
 def test_template_renders_known_placeholders() -> None:
     template = FileNameTemplate("ventes_{date:%Y%m%d}_{journal}.txt")
     assert template.render(date=dt.date(2025, 3, 14), journal="VTE") == "ventes_20250314_VTE.txt"
-    assert FileNameTemplate("{siren}FEC{date}.txt").render(
-        siren="123456782", date=dt.date(2025, 12, 31)
-    ) == "123456782FEC20251231.txt"
+    assert (
+        FileNameTemplate("{siren}FEC{date}.txt").render(
+            siren="123456782", date=dt.date(2025, 12, 31)
+        )
+        == "123456782FEC20251231.txt"
+    )
     assert FileNameTemplate("a{{b}}_{kind}").render(kind="sales") == "a{b}_sales"
 
 

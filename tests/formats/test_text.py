@@ -110,7 +110,7 @@ def test_formula_neutralised_in_separated_layouts_only() -> None:
     ebp = export("ebp", ENTRIES, **options_for("ebp")).decode("cp1252")
     assert ',"\'=Crème brûlée œuf «spécial»",' in ebp
     quadratus = export("quadratus", ENTRIES, **options_for("quadratus")).decode("ascii")
-    assert "=Creme brulee oeuf \"" in quadratus
+    assert '=Creme brulee oeuf "' in quadratus
 
 
 def test_quoting_when_a_value_holds_the_separator() -> None:
@@ -190,7 +190,7 @@ def test_profile_file_from_a_base_layout(tmp_path: Path) -> None:
     text = export("text", [ORDER5], profile_file=str(path)).decode("cp1252")
     assert text.split("\r\n")[:2] == [
         "date;journal;account;label;amount;sense",
-        '14032025;VT;411000;Cde web 5 KH;20.90;D',
+        "14032025;VT;411000;Cde web 5 KH;20.90;D",
     ]
 
 

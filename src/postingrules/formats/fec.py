@@ -160,7 +160,9 @@ class Fec(Format):
         try:
             return self._render_lines(entry)
         except FormatError as err:
-            raise FormatError(err.message, document_key=entry.document_key, field=err.field) from None
+            raise FormatError(
+                err.message, document_key=entry.document_key, field=err.field
+            ) from None
 
     def _render_lines(self, entry: Entry) -> tuple[str, bytes]:
         opts = self.options

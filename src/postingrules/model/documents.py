@@ -50,7 +50,9 @@ class _Model(BaseModel):
 class Source(_Model):
     """Where the document came from, for traceability back to the shop."""
 
-    platform: str = Field(description="Shop platform: prestashop, woocommerce, magento, shopify, iziflux, manual…")
+    platform: str = Field(
+        description="Shop platform: prestashop, woocommerce, magento, shopify, iziflux, manual…"
+    )
     shop: str = Field(default="", description="Shop identifier (host name, store code).")
     raw_id: str = Field(default="", description="The shop's own id of the record.")
 
@@ -74,12 +76,17 @@ class Customer(_Model):
     name: str | None = None
     company: str | None = None
     email: str | None = None
-    vat_number: str | None = Field(default=None, description="Intra-EU VAT number as typed by the customer.")
+    vat_number: str | None = Field(
+        default=None, description="Intra-EU VAT number as typed by the customer."
+    )
     vat_validated: bool | None = Field(
-        default=None, description="True when the VAT number was confirmed in VIES, False when refused."
+        default=None,
+        description="True when the VAT number was confirmed in VIES, False when refused.",
     )
     group: str | None = Field(default=None, description="Customer group (B2B, wholesale…).")
-    accounting_code: str | None = Field(default=None, description="The shop's own accounting code for this customer.")
+    accounting_code: str | None = Field(
+        default=None, description="The shop's own accounting code for this customer."
+    )
 
 
 class PaymentMethod(_Model):
@@ -102,7 +109,8 @@ class Line(_Model):
     tax_rate: Rate = Field(description="VAT rate in percent applied by the shop.")
     tax_amount: Money = Field(description="VAT amount of the line as the shop computed it.")
     tax_country: CountryCode | None = Field(
-        default=None, description="Country whose VAT applies; defaults to the shipping, then billing country."
+        default=None,
+        description="Country whose VAT applies; defaults to the shipping, then billing country.",
     )
     total_incl: Money | None = None
 
@@ -125,7 +133,9 @@ class _Commercial(_Model):
     order_reference: str | None = None
     order_date: dt.date | None = None
     delivery_date: dt.date | None = None
-    status: str | None = Field(default=None, description="Normalised status: paid, shipped, delivered, cancelled…")
+    status: str | None = Field(
+        default=None, description="Normalised status: paid, shipped, delivered, cancelled…"
+    )
     status_raw: str | None = Field(default=None, description="The shop's own status name.")
     currency: CurrencyCode = "EUR"
     exchange_rate: Decimal | None = Field(
@@ -153,7 +163,9 @@ class Refund(_Commercial):
     kind: Literal["refund"] = "refund"
     refund_date: dt.date | None = None
     sale_key: str | None = Field(default=None, description="Key of the sale this refund reverses.")
-    sale_number: str | None = Field(default=None, description="Invoice number of the refunded sale.")
+    sale_number: str | None = Field(
+        default=None, description="Invoice number of the refunded sale."
+    )
     reason: str | None = None
 
 
@@ -165,15 +177,21 @@ class Payment(_Model):
     id: str | None = None
     payment_date: dt.date
     method: PaymentMethod
-    direction: Literal["in", "out"] = Field(default="in", description="`out` for a refund paid back.")
+    direction: Literal["in", "out"] = Field(
+        default="in", description="`out` for a refund paid back."
+    )
     amount: Money = Field(gt=0)
-    fees: Money | None = Field(default=None, ge=0, description="Provider fees withheld, when reported.")
+    fees: Money | None = Field(
+        default=None, ge=0, description="Provider fees withheld, when reported."
+    )
     transaction_id: str | None = None
     currency: CurrencyCode = "EUR"
     exchange_rate: Decimal | None = Field(default=None, gt=0)
     order_id: str | None = None
     order_reference: str | None = None
-    settles: tuple[str, ...] = Field(default=(), description="Keys of the documents this payment settles.")
+    settles: tuple[str, ...] = Field(
+        default=(), description="Keys of the documents this payment settles."
+    )
     customer: Customer = Customer()
     billing: Address | None = None
     source: Source | None = None
