@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from e2e import RULES, preview_entries
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
 from hypothesis import given
@@ -319,24 +320,6 @@ def test_connector_contract_graphql_and_rest(shops_dir, clock, monkeypatch):
 
 
 # --------------------------------------------------------------------------- end to end
-
-RULES = Path(__file__).resolve().parents[2] / "rulesets" / "fr-ecommerce.rules"
-
-
-def preview_entries(docs: Path) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
-    """``preview --json`` → {document key: {account: (debit, credit)}}."""
-    result = CliRunner().invoke(main, ["preview", "--json", str(RULES), str(docs)])
-    assert result.exit_code in (0, 1), result.output
-    entries: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
-    for entry in json.loads(result.stdout)["entries"]:
-        accounts = entries.setdefault(entry["document_key"], {})
-        for line in entry["lines"]:
-            debit, credit = accounts.get(line["account"], (D(0), D(0)))
-            accounts[line["account"]] = (
-                debit + D(str(line["debit"])),
-                credit + D(str(line["credit"])),
-            )
-    return entries
 
 
 @pytest.mark.skipif(not RULES.exists(), reason="fr-ecommerce.rules not in this checkout")
