@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 PLATFORMS = ("prestashop", "woocommerce", "magento", "shopify", "iziflux")
 KINDS = frozenset({"sale", "refund", "payment"})
 
@@ -61,6 +63,17 @@ class SetAside:
             "kind": self.kind,
             "reason": self.reason,
         }
+
+
+def set_aside_reason(exc: Exception) -> str:
+    """The reason a payload is set aside, in words: the first validation error, a missing field."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"invalid document: {where}: {first.get('msg')}"
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc)
 
 
 def parse_when(value: str | dt.date | dt.datetime, *, end: bool = False) -> dt.datetime:

@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pycountry
 from pydantic import ValidationError
 
-from postingrules.connectors.profile import SetAside, Unmappable
+from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -384,7 +384,7 @@ class Importer:
                 # is read again, not dropped as a duplicate
                 self.seen.update((order_id, row.get(cols.marketplace_reference)) for row in rows)
             except (Unmappable, ValidationError, ValueError) as exc:
-                aside.append(SetAside(PLATFORM, order_id, _reason(exc), "sale"))
+                aside.append(SetAside(PLATFORM, order_id, set_aside_reason(exc), "sale"))
         return documents, aside
 
     def read_all(self, texts: Iterable[tuple[str, str]]) -> tuple[list[Document], list[SetAside]]:
@@ -396,11 +396,3 @@ class Importer:
             documents.extend(found)
             aside.extend(left)
         return documents, aside
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"invalid document: {where}: {first.get('msg')}"
-    return str(exc)

@@ -40,7 +40,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import SetAside, Unmappable
+from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -505,17 +505,7 @@ def map_batch(
                     creditmemo_payment(payload, order, ctx),
                 ]
         except (Unmappable, ValidationError, KeyError, TypeError, ValueError) as exc:
-            aside.append(SetAside(PLATFORM, raw_id, _reason(exc), kind_of))
+            aside.append(SetAside(PLATFORM, raw_id, set_aside_reason(exc), kind_of))
             continue
         documents.extend(d for d in found if d is not None)
     return documents, aside
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"invalid document: {where}: {first.get('msg')}"
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)

@@ -38,7 +38,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import SetAside, Unmappable
+from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
 from postingrules.model.documents import (
     Address,
     Customer,
@@ -534,18 +534,10 @@ def map_batch(orders: Iterable[Node], ctx: Context) -> tuple[list[Document], lis
         try:
             documents.extend(map_order(order, ctx))
         except (Unmappable, ValidationError, KeyError, TypeError, ValueError) as exc:
-            aside.append(SetAside(PLATFORM, f"order {_legacy_id(order)}", _reason(exc), "sale"))
+            aside.append(
+                SetAside(PLATFORM, f"order {_legacy_id(order)}", set_aside_reason(exc), "sale")
+            )
     return documents, aside
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"invalid document: {where}: {first.get('msg')}"
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)
 
 
 # --------------------------------------------------------------------------- REST → node
