@@ -8,7 +8,6 @@ never an exception for a bad document, so a batch always goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +69,6 @@ class Ruleset:
     def post(self, document: Sale | Refund | Payment) -> Result:
         """Post one document (see :func:`postingrules.engine.post`)."""
         return post(self.plan, document)
-
-    def post_all(self, documents: Iterable[Sale | Refund | Payment]) -> Iterator[Result]:
-        plan = self.plan
-        for document in documents:
-            yield post(plan, document)
 
 
 def compile_source(source: str, path: str = "<rules>") -> Ruleset:
