@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
 from postingrules.files import FileNameTemplate, OutputExistsError, atomic_output
 from postingrules.formats import base as formats
-from postingrules.model.entries import Entry
+from postingrules.model.entries import Entry, decode_entry, encode_entry
 
 PART_OF_KIND = {"sale": "sales", "refund": "refunds", "payment": "payments"}
 PARTS = ("sales", "refunds", "payments", "customers")
@@ -63,7 +61,7 @@ def write_one(
 def _replay(spill: Path) -> Iterator[Entry]:
     with spill.open("rb") as stream:
         for line in stream:
-            yield Entry.from_dict(orjson.loads(line))
+            yield decode_entry(line)
 
 
 def write_split(
@@ -86,7 +84,7 @@ def write_split(
         spills: dict[str, BinaryIO] = {p: (Path(tmp) / f"{p}.jsonl").open("wb") for p in parts}
         try:
             for entry in entries:
-                line = orjson.dumps(entry.to_dict(), option=orjson.OPT_APPEND_NEWLINE)
+                line = encode_entry(entry)
                 part = PART_OF_KIND[entry.document_kind]
                 if part in spills:
                     spills[part].write(line)

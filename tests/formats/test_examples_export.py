@@ -25,7 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from fec_validator import validate_fec
 from plain_entries import account_sums
@@ -34,7 +33,7 @@ from postingrules import formats, load_ruleset
 from postingrules.formats import TextExport
 from postingrules.formats.beancount import Beancount
 from postingrules.formats.fec import fec_file_name
-from postingrules.model.entries import Entry, Refusal, Skipped
+from postingrules.model.entries import Entry, Refusal, Skipped, decode_entry
 from postingrules.model.reader import read_documents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -405,7 +404,7 @@ def test_customers_file_lists_each_auxiliary_once(examples: tuple[Entry, ...]) -
 
 def test_json_lines_read_back_exactly(examples: tuple[Entry, ...]) -> None:
     data = export_case("json", examples)
-    back = tuple(Entry.from_dict(orjson.loads(line)) for line in data.splitlines())
+    back = tuple(decode_entry(line) for line in data.splitlines())
     assert back == examples
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import BinaryIO, ClassVar
 
-import orjson
-
 from postingrules.formats.base import Format
-from postingrules.model.entries import Entry
+from postingrules.model.entries import Entry, encode_entry
 
 
 class JsonLines(Format):
-    """One JSON object per entry; reading it back with :meth:`Entry.from_dict` is exact."""
+    """One JSON object per entry; reading it back with :func:`decode_entry` is exact."""
 
     name: ClassVar[str] = "json"
     summary: ClassVar[str] = "entries as JSON Lines (lossless, amounts as strings)"
@@ -20,7 +18,8 @@ class JsonLines(Format):
 
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         count = 0
+        write = out.write
         for entry in entries:
-            out.write(orjson.dumps(entry.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+            write(encode_entry(entry))
             count += 1
         return count
