@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sample_entries import ENTRIES, JOURNAL_MAP, ORDER5
+from sample_entries import ENTRIES, JOURNAL_MAP, ORDER5, line, sale
 
 from postingrules import formats
 from postingrules.formats import FormatError, OptionError, TextExport, load_profile
@@ -256,3 +256,57 @@ def test_number_overflowing_its_column_is_refused_or_wrapped_when_configured() -
     narrow[0]["truncate"] = "left"
     rows = export("text", many, separator=None, header=False, columns=narrow).split(b"\r\n")
     assert rows[-2] == b"0445720"  # entry 10 keeps its last digit
+
+
+# --- the compiled row renderer agrees with the per-field getters ------------------------------
+
+TRICKY = (
+    *ENTRIES,
+    sale("tricky-1", 3, "=HYPERLINK(1)", 'Cde "5"; 50%, {x} é\tœ',
+         line("411000", "12.5", aux="C;1", aux_name="+33 ACME"),
+         line("707200", "0", "12.50", "-remise %s", tax_code="T%", analytic="A,1")),
+    sale("tricky-2", 4, "", "", line("512000", "0.005"), line("627800", "0", "0.0050"),
+         journal="X%", payment_method="@cb"),
+    sale("tricky-3", 5, "F1", "eur", line("411000", "1E+2"), line("706000", "0", "100.000"),
+         journal="BQ1"),
+)  # fmt: skip
+"""Values every inline fast path must hand back to the column's finisher: formula prefixes,
+separators, quotes, ``%`` and braces, control and non-ASCII characters, zero and odd-exponent
+amounts, blanks."""
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+@pytest.mark.parametrize("quoting", ["minimal", "all"])
+@pytest.mark.parametrize("truncate", [True, False])
+def test_compiled_rows_equal_the_per_field_rows(name: str, quoting: str, truncate: bool) -> None:
+    options: dict[str, Any] = {"journal_map": JOURNAL_MAP, "foreign_currency": "ignore",
+                               "label_max": 20, "truncate_labels": truncate}  # fmt: skip
+    if LAYOUTS[name].separator is not None:
+        options["quoting"] = quoting
+    fmt = formats.get(name)(**options)
+    expected: list[str | None] = []
+    rows: list[str | None] = []
+    n = 0
+    for i, entry in enumerate(TRICKY, 1):
+        first, start = n, len(rows)
+        try:
+            expected += [fmt._row(entry, ln, i, first + k) for k, ln in enumerate(entry.lines, 1)]
+        except FormatError:
+            expected += [None] * len(entry.lines)
+        try:
+            n = fmt._render(entry, i, n, rows.append)
+        except FormatError:
+            del rows[start:]
+            rows += [None] * len(entry.lines)
+            n = first + len(entry.lines)
+    assert rows == expected
+    if not truncate and LAYOUTS[name].has_field("label"):
+        assert None in expected  # a label longer than 20 refused, on both paths
+
+
+def test_layout_text_never_becomes_code() -> None:
+    evil = '"); import os; os.exit(1) #{J}'
+    out = export("text", [ORDER5], separator=evil, header=False,
+                 columns=["journal", {"field": "literal", "value": evil}, "debit"])  # fmt: skip
+    quoted = '"' + evil.replace('"', '""') + '"'
+    assert out.decode().split("\r\n")[0] == f"VTE{evil}{quoted}{evil}20,90"

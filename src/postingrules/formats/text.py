@@ -400,26 +400,6 @@ def _fuse(get: Getter, finish: Finish | None, cache: _Cache | None) -> Getter:
     return fused
 
 
-def _tuple_of(getters: tuple[Getter, ...]) -> Callable[[Any, int], tuple[str, ...]]:
-    """``lambda x, k: tuple(g(x, k) for g in getters)`` without a generator or a loop."""
-    if len(getters) > 4:
-        head, tail = _tuple_of(getters[:4]), _tuple_of(getters[4:])
-        return lambda x, k: head(x, k) + tail(x, k)
-    if len(getters) == 4:
-        a, b, c, d = getters
-        return lambda x, k: (a(x, k), b(x, k), c(x, k), d(x, k))
-    if len(getters) == 3:
-        a, b, c = getters
-        return lambda x, k: (a(x, k), b(x, k), c(x, k))
-    if len(getters) == 2:
-        a, b = getters
-        return lambda x, k: (a(x, k), b(x, k))
-    if len(getters) == 1:
-        (a,) = getters
-        return lambda x, k: (a(x, k),)
-    return lambda x, k: ()
-
-
 def _codec(encoding: str) -> tuple[str, bool]:
     """The codec to encode ASCII text with (``ascii`` when ``encoding`` writes ASCII as ASCII,
     its fast path), and whether text may be encoded in batches (False for codecs that start
@@ -475,6 +455,7 @@ class TextExport(Format):
         self._entry_cols: list[tuple[int, Getter]] = []
         self._line_cols: list[tuple[int, Getter]] = []
         self._cols: list[tuple[int, bool, Getter]] = []  # every field, in column order
+        compiled: list[tuple[int, Column, Finish | None, _Cache | None, Getter]] = []
         for idx, col in enumerate(profile.columns):
             kind = catalogue[col.field][0]
             finish, cache = self._finisher(col, kind)
@@ -492,20 +473,173 @@ class TextExport(Format):
             per_entry = col.field in ENTRY_FIELDS
             (self._entry_cols if per_entry else self._line_cols).append((idx, getter))
             self._cols.append((idx, per_entry, getter))
-        # The row template: constants (``%`` doubled twice), ``%s`` for entry fields and
-        # ``%%s`` for line fields; ``template % entry_values`` is the entry's line template.
-        slots = self._const_row.copy()
-        for idx, _ in self._entry_cols:
-            slots[idx] = "\0e"
-        for idx, _ in self._line_cols:
-            slots[idx] = "\0l"
-        joiner = self._joiner.replace("%", "%%%%")
-        self._template = joiner.join(
-            "%s" if s == "\0e" else "%%s" if s == "\0l" else s.replace("%", "%%%%") for s in slots
-        )
-        self._percents = (self._template % (("",) * len(self._entry_cols))).count("%")
-        self._entry_values = _tuple_of(tuple(get for _, get in self._entry_cols))
-        self._line_values = _tuple_of(tuple(get for _, get in self._line_cols))
+            compiled.append((idx, col, finish, cache, getter))
+        if profile.kind == "entries":
+            self._render = self._compile_render(compiled)
+
+    # -- the compiled row renderer ------------------------------------------------------------
+
+    def _compile_render(
+        self, compiled: list[tuple[int, Column, Finish | None, _Cache | None, Getter]]
+    ) -> Callable[[Entry, int, int, Callable[[str], None]], int]:
+        """One function rendering an entry's rows: ``render(entry, entry number, last line
+        number, append) -> last line number``, each row passed to ``append``.
+
+        Calling one Python function per field and line was most of the writer's time, so the
+        layout is compiled into the source of a single function, in which the common fields
+        (attributes, amounts, sense, numbers) are inline code and the others call their
+        getter.  The source is built only from this module's own fragments, variable names and
+        column indices: every profile value (separator, literals, marks, caches, functions)
+        is bound in the function's namespace, never written into the source, so no layout or
+        entry text can change the code.  Field errors propagate; :meth:`write` locates them.
+        """
+        p = self.profile
+        mark = p.decimal_mark
+        ns: dict[str, Any] = {
+            "J": self._joiner, "M": mark, "Z": f"0{mark}00", "money": _money(mark), "cents": _cents,
+            "FormatError": FormatError,
+        }  # fmt: skip
+        plain_accounts = not (p.numeric_accounts or p.account_padding)
+        amount_fields = ("debit", "credit", "amount", "amount_cents", "sense")
+        uses_amounts = any(col.field in amount_fields for _, col, _, _, _ in compiled)
+        uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
+
+        def money(target: str, value: str) -> list[str]:
+            """``target = money(value)``, the two-decimal case inline."""
+            code = [f"{target} = str({value})", f'if {target}[-3:-2] == ".":',
+                    f'    {target} = {target}.replace(".", M)' if mark != "." else "    pass",
+                    f'elif {target} == "0":', f"    {target} = Z",
+                    "else:", f"    {target} = money({value})"]  # fmt: skip
+            return code
+
+        entry_code: list[str] = []
+        line_code: list[str] = []
+        values: dict[int, str] = {}
+        for idx, col, finish, cache, getter in compiled:
+            name = col.field
+            per_entry = name in ENTRY_FIELDS
+            x, k = ("e", "i") if per_entry else ("ln", "n")
+            var = f"{'v' if per_entry else 'w'}{idx}"
+            code = entry_code if per_entry else line_code
+            values[idx] = var
+            raw: list[str] | None = None  # code setting `var` to the raw value
+            if name in _ATTRIBUTES or (name == "account" and plain_accounts):
+                attr, blank_none = _ATTRIBUTES.get(name, ("account", False))
+                raw = [f'{var} = {x}.{attr} or ""' if blank_none else f"{var} = {x}.{attr}"]
+            elif name in ("debit", "credit"):
+                raw = money(var, name[0])
+            elif name == "amount":
+                raw = money(var, "a")
+            elif name == "amount_cents":
+                raw = [f"{var} = str(a)",
+                       f'if {var}[-3:-2] == "." and {var}[0] != "-":',
+                       f'    {var} = {var}.replace(".", "").lstrip("0") or "0"',
+                       "else:", f"    {var} = cents(a)"]  # fmt: skip
+            elif name == "currency_amount":
+                raw = [f"{var} = ln.currency_amount",
+                       f'{var} = "" if {var} is None else money({var})']  # fmt: skip
+            elif name in ("entry_number", "line_number"):
+                raw = [f"{var} = str({k})"]
+            elif name == "journal":
+                ns["JM"] = p.journal_map
+                raw = [f"{var} = JM.get(e.journal, e.journal)"]
+            elif name in ("date", "due_date"):  # finished text cached by date
+                ns[f"g{idx}"], ns[f"dc{idx}"] = getter, {}
+                code += [f"{var} = dc{idx}.get(e.date)", f"if {var} is None:",
+                         f"    if len(dc{idx}) > 4096:", f"        dc{idx}.clear()",
+                         f"    {var} = dc{idx}[e.date] = g{idx}(e, i)"]  # fmt: skip
+                continue
+            elif name == "sense":
+                try:  # the two values, finished once; a line needing a refused one calls g
+                    ns[f"D{idx}"], ns[f"C{idx}"] = (
+                        finish(v) if finish else v for v in (p.sense_debit, p.sense_credit)
+                    )
+                    code.append(f"{var} = D{idx} if d >= c else C{idx}")
+                    continue
+                except FormatError:
+                    pass
+            if raw is None:
+                ns[f"g{idx}"] = getter  # the column's own getter, finished value
+                code.append(f"{var} = g{idx}({x}, {k})")
+                continue
+            code += raw
+            if finish is None:
+                continue
+            ns[f"f{idx}"] = finish
+            kind = LINE_FIELDS[name][0]
+            limit = col.width
+            if kind == "text" and p.label_max and (limit is None or p.label_max < limit):
+                limit = p.label_max
+            ns[f"L{idx}"] = sys.maxsize if limit is None else limit
+            ns[f"W{idx}"], ns[f"P{idx}"] = col.width or 0, col.pad
+            just = "rjust" if col.align == "right" else "ljust"
+            if cache is None and p.separator is None:  # fixed-width number or amount
+                code.append(f"{var} = {var}.{just}(W{idx}, P{idx}) if len({var}) <= L{idx} "
+                            f"else f{idx}({var})")  # fmt: skip
+                continue
+            if cache is None:
+                code.append(f"{var} = f{idx}({var})")
+                continue
+            ns[f"c{idx}"] = cache
+            code += [f"r = c{idx}.get({var})", "if r is not None:", f"    {var} = r"]
+            # Values met once per entry (labels, pieces) rarely repeat: the common case,
+            # printable ASCII that fits and needs no quoting, is finished inline.
+            fits = f"{var}.isascii() and {var}.isprintable() and len({var}) <= L{idx}"
+            if per_entry and p.separator is None:
+                code += [f"elif {fits}:", f"    {var} = {var}.{just}(W{idx}, P{idx})"]
+            elif per_entry and not (p.quoting == "all" or col.quoted):
+                ns["Q"], ns["FP"] = p.quote_char, FORMULA_PREFIXES
+                if kind in ("text", "code") and p.neutralise_formulas:
+                    fits += f" and not {var}.startswith(FP)"
+                code += [f"elif {fits} and J not in {var} and Q not in {var}:", "    pass"]
+            code += ["else:", f"    {var} = f{idx}({var})"]
+
+        # The row: runs of constants and entry values become one string per entry (`s<m>`),
+        # joined per line with the line values.
+        consts = self._const_row
+        pieces: list[tuple[str, str | None]] = []  # (f-string part, its value if constant)
+        for idx in range(len(consts)):
+            if idx and self._joiner:
+                pieces.append(("{J}", self._joiner))
+            if idx in values:
+                pieces.append(("{" + values[idx] + "}", None))
+            else:
+                ns[f"K{idx}"] = consts[idx]
+                pieces.append((f"{{K{idx}}}", consts[idx]))
+        row: list[str] = []
+        run: list[tuple[str, str | None]] = []
+        for part, value in [*pieces, ("", None)]:
+            if part.startswith("{v") or value is not None:
+                run.append((part, value))
+                continue
+            if run:
+                seg = f"s{len(row)}"
+                if all(v is not None for _, v in run):
+                    ns[seg] = "".join(v for _, v in run if v is not None)
+                else:
+                    entry_code.append(f'{seg} = f"{"".join(c for c, _ in run)}"')
+                row.append(f"{{{seg}}}")
+                run = []
+            row.append(part)
+        refuse = p.foreign_currency == "error" and not p.has_field("currency_amount")
+        loop = [
+            *(["if ln.currency_amount is not None:",
+               '    raise FormatError("foreign amount")'] if refuse else []),
+            "n += 1",
+            *(["d = ln.debit", "c = ln.credit"] if uses_amounts else []),
+            *(["a = abs(d - c)"] if uses_abs else []),
+            *line_code,
+            f'append(f"{"".join(row)}")',
+        ]  # fmt: skip
+        source = "\n".join([
+            "def render(e, i, n, append):",
+            *(f"    {line}" for line in entry_code),
+            "    for ln in e.lines:",
+            *(f"        {line}" for line in loop),
+            "    return n",
+        ])  # fmt: skip
+        exec(compile(source, f"<{p.name} rows>", "exec"), ns)  # the source: see the docstring
+        return ns["render"]
 
     # -- field getters ----------------------------------------------------------------------
 
@@ -790,9 +924,7 @@ class TextExport(Format):
         p = self.profile
         eol = p.line_ending
         encoding, codec, batch = self._transcoder.encoding, self._codec, self._batchable
-        template, percents = self._template, self._percents
-        entry_values, line_values = self._entry_values, self._line_values
-        refuse_foreign = p.foreign_currency == "error" and not p.has_field("currency_amount")
+        render = self._render
         if p.header:
             out.write((self.header_line() + eol).encode(encoding))
         rows: list[str] = []
@@ -809,15 +941,7 @@ class TextExport(Format):
                 lines = entry.lines
                 start, first = len(rows), n
                 try:
-                    values = entry_values(entry, count)
-                    line_template = template % values
-                    if line_template.count("%") != percents:  # a value holds a "%"
-                        line_template = template % tuple(v.replace("%", "%%") for v in values)
-                    for line in lines:
-                        if refuse_foreign and line.currency_amount is not None:
-                            raise FormatError("foreign amount")
-                        n += 1
-                        append(line_template % line_values(line, n))
+                    n = render(entry, count, n, append)
                     if sum(map(_debit, lines), _ZERO) != sum(map(_credit, lines), _ZERO):
                         raise FormatError("unbalanced")
                 except FormatError:
