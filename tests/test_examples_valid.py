@@ -12,14 +12,15 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 from stdnum.eu import vat as eu_vat
 
-from postingrules.model.documents import Payment, Refund, Sale
+from postingrules.model.documents import Refund, Sale
 from postingrules.model.reader import BadDocument, read_documents
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FOLDERS = {"sales": Sale, "refunds": Refund, "payments": Payment}
+FOLDERS = {"sales": "sale", "refunds": "refund", "payments": "payment"}
 GAPS = {
     "sales/rounding-gap-one-cent.json": Decimal("0.01"),
     "sales/gap-beyond-tolerance.json": Decimal("0.12"),
@@ -51,9 +52,9 @@ def _load(path: Path):
 FILES = _files()
 DOCS = {_rel(p): _load(p) for p in FILES}
 BY_KEY = {d.key: d for d in DOCS.values()}
-SALES = {rel: d for rel, d in DOCS.items() if isinstance(d, Sale)}
-REFUNDS = {rel: d for rel, d in DOCS.items() if isinstance(d, Refund)}
-PAYMENTS = {rel: d for rel, d in DOCS.items() if isinstance(d, Payment)}
+SALES = {rel: d for rel, d in DOCS.items() if d.kind == "sale"}
+REFUNDS = {rel: d for rel, d in DOCS.items() if d.kind == "refund"}
+PAYMENTS = {rel: d for rel, d in DOCS.items() if d.kind == "payment"}
 COMMERCIAL = {**SALES, **REFUNDS}
 
 
@@ -91,7 +92,7 @@ def _rates(document) -> set[Decimal]:
 def test_enough_examples_in_the_right_folders():
     assert len(DOCS) >= 28
     for rel, document in DOCS.items():
-        assert isinstance(document, FOLDERS[rel.split("/")[0]]), rel
+        assert document.kind == FOLDERS[rel.split("/")[0]], rel
 
 
 def test_keys_and_numbers_are_unique():
@@ -139,7 +140,7 @@ def test_gap_examples_exact():
 def test_sign_convention(rel):
     """Sales: only discount lines are negative. Refunds: everything positive."""
     for line in COMMERCIAL[rel].lines:
-        if isinstance(COMMERCIAL[rel], Sale) and line.kind == "discount":
+        if COMMERCIAL[rel].kind == "sale" and line.kind == "discount":
             assert line.total_excl < 0 and line.tax_amount <= 0, rel
         else:
             assert line.total_excl >= 0 and line.tax_amount >= 0, rel
@@ -149,12 +150,12 @@ def test_sign_convention(rel):
 def test_refunds_refer_to_their_sale(rel):
     refund = REFUNDS[rel]
     sale = BY_KEY[refund.sale_key]
-    assert isinstance(sale, Sale)
+    assert sale.kind == "sale"
     assert refund.sale_number == sale.number
     assert refund.refund_date >= sale.invoice_date
-    sold = [line.model_dump(exclude={"label"}) for line in sale.lines]
+    sold = [msgspec.structs.replace(line, label="") for line in sale.lines]
     for line in refund.lines:  # what was refunded was sold, at the same rate and country
-        assert line.model_dump(exclude={"label"}) in sold, rel
+        assert msgspec.structs.replace(line, label="") in sold, rel
     assert refund.totals.incl <= sale.totals.incl
 
 
@@ -167,7 +168,7 @@ def test_payments_settle_existing_documents(rel):
     for document in settled:
         assert document.currency == payment.currency
         assert document.exchange_rate == payment.exchange_rate
-        expected = "out" if isinstance(document, Refund) else "in"
+        expected = "out" if document.kind == "refund" else "in"
         assert payment.direction == expected, rel
 
 

@@ -64,7 +64,7 @@ class Selection:
         if any(fnmatch.fnmatchcase(doc.key, p) for p in self.exclude):
             return False
         # Payments carry no status: a status choice selects sales and refunds only.
-        return not self.statuses or isinstance(doc, Payment) or doc.status in self.statuses
+        return not self.statuses or doc.kind == "payment" or doc.status in self.statuses
 
 
 def run(

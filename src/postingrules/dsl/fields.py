@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from postingrules.model.documents import Line, Payment, Refund, Sale
+from postingrules.model.documents import Line
 
 FieldType = Literal["text", "date", "amount", "rate", "country", "bool"]
 Kind = Literal["sale", "refund", "payment"]
@@ -67,19 +67,19 @@ def destination_country(doc: Any) -> str | None:
 
 
 def _payment_method(doc: Any, line: Line | None) -> str | None:
-    method = doc.method if isinstance(doc, Payment) else doc.payment_method
+    method = doc.method if doc.kind == "payment" else doc.payment_method
     return None if method is None else method.code
 
 
 def _payment_label(doc: Any, line: Line | None) -> str | None:
-    method = doc.method if isinstance(doc, Payment) else doc.payment_method
+    method = doc.method if doc.kind == "payment" else doc.payment_method
     return None if method is None else (method.label or method.code)
 
 
 def _invoice_number(doc: Any, line: Line | None) -> str | None:
-    if isinstance(doc, Sale):
+    if doc.kind == "sale":
         return doc.number
-    if isinstance(doc, Refund):
+    if doc.kind == "refund":
         return doc.sale_number
     return None
 

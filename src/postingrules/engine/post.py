@@ -62,7 +62,7 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
                 settings = dataclasses.replace(settings, **rule.changes)
         if settings.refuse is not None:
             raise Refused(settings.refuse.value(ctx), (settings.refuse.provenance,))
-        if isinstance(doc, Payment):
+        if doc.kind == "payment":
             return _post_payment(plan, settings, doc, ctx)
         return _post_commercial(plan, settings, doc, ctx)
     except Refused as exc:
@@ -230,7 +230,7 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
         raise Refused("the ruleset has no `vat` table")
     analytic = None if settings.analytic is None else settings.analytic(ctx)
     # Sales are credits: accumulate in "sale orientation" (credit negative), flip for refunds.
-    sign = MINUS_ONE if isinstance(doc, Sale) else ONE
+    sign = MINUS_ONE if doc.kind == "sale" else ONE
     sales = _Lines(rate, doc.currency, analytic)
     taxes = _Lines(rate, doc.currency, None)
     cache = plan.line_cache if settings is plan.settings[doc.kind] else None
@@ -276,7 +276,7 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
     gap = _gap_line(plan, settings, balance, label, ctx)
     if gap is not None:
         lines.append(gap)
-    if isinstance(doc, Sale):
+    if doc.kind == "sale":
         piece_default = doc.number or doc.order_reference or doc.key
     else:
         piece_default = doc.number or doc.key

@@ -19,7 +19,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 Money = Decimal
 """An exact amount in a document's currency, any number of decimals (PrestaShop sends 6); the
@@ -205,3 +205,6 @@ class Payment(_Model):
 
 Document = Annotated[Sale | Refund | Payment, Field(discriminator="kind")]
 """Any normalised document, told apart by its ``kind``."""
+
+DOCUMENT_ADAPTER: TypeAdapter[Sale | Refund | Payment] = TypeAdapter(Document)
+"""Validates any document (``validate_python``) and gives the JSON Schema of the contract."""

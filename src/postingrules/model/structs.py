@@ -1,0 +1,251 @@
+"""msgspec mirrors of the document models: how documents travel on the hot path.
+
+The pydantic models of :mod:`postingrules.model.documents` are the public contract: they give
+the JSON Schema, the documentation and, for a bad document, the full list of what is wrong.
+Validating a document through them costs more than posting it (~45 µs against ~15 µs for
+msgspec, which also parses JSON numbers straight into ``Decimal``).  So each model gets a
+msgspec ``Struct`` mirror with the same fields, defaults and constraints, generated here from
+the pydantic definitions so the two cannot drift: a feature of the models the generator does
+not know (a field validator, an unknown constraint) stops the import instead of being skipped.
+
+The mirrors are only ever the strict side.  The reader and :func:`validate_document` try
+the mirror first; whatever it refuses goes through pydantic,
+which either accepts it (its lax coercions, e.g. ``"2026-01-27T00:00:00"`` as a date) and
+returns the pydantic model, or raises its usual ``ValidationError``.  Either object has the
+same attributes, and ``kind`` tells documents apart, so the rules see no difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types
+import msgspec
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from postingrules.model.documents import (
+    DOCUMENT_ADAPTER,
+    Address,
+    Customer,
+    Line,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Sale,
+    Source,
+    Totals,
+)
+
+Check = Callable[[Any], None]
+_MIRRORS: dict[type[BaseModel], type[msgspec.Struct]] = {}
+_SCALARS = (str, bool, int, Decimal, dt.date, type(None))
+
+
+def _anchored(pattern: str) -> str:
+    """pydantic matches a pattern with Rust's regex, where ``$`` is the very end of the text;
+    msgspec uses Python's ``re.search``, where ``$`` also matches before a final newline."""
+    return (
+        pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
+    )
+
+
+def _meta(constraints: list[Any], where: str) -> msgspec.Meta | None:
+    """msgspec's version of the string and sequence constraints (pattern, length)."""
+    options: dict[str, Any] = {}
+    for item in constraints:
+        if isinstance(item, annotated_types.MinLen):
+            options["min_length"] = item.min_length
+        elif getattr(item, "pattern", None) is not None:
+            options["pattern"] = _anchored(item.pattern)
+        else:
+            raise TypeError(f"{where}: no msgspec mirror for the constraint {item!r}")
+    return msgspec.Meta(**options) if options else None
+
+
+def _bounds(constraints: list[Any], where: str) -> list[tuple[str, Decimal]]:
+    """Numeric bounds, checked after decoding: msgspec has no bounds on ``Decimal``."""
+    bounds = []
+    for item in constraints:
+        for op in ("gt", "ge", "lt", "le"):
+            if isinstance(item, getattr(annotated_types, op.capitalize())):
+                bounds.append((op, Decimal(getattr(item, op))))
+                break
+        else:
+            raise TypeError(f"{where}: no msgspec mirror for the constraint {item!r}")
+    return bounds
+
+
+def _type(annotation: Any, where: str, decimals: list[str], name: str) -> Any:
+    """The msgspec type for a pydantic annotation; ``decimals`` collects Decimal fields."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *extra = get_args(annotation)
+        constraints = [m for info in extra if isinstance(info, FieldInfo) for m in info.metadata]
+        meta = _meta(constraints, where)
+        mirrored = _type(inner, where, decimals, name)
+        return mirrored if meta is None else Annotated[mirrored, meta]
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_type(a, where, decimals, name) for a in get_args(annotation))]  # noqa: UP007
+    if origin is tuple:
+        item, ellipsis = get_args(annotation)
+        if ellipsis is not Ellipsis:
+            raise TypeError(f"{where}: only tuple[X, ...] is mirrored")
+        return tuple[_type(item, where, decimals, name), ...]
+    if origin is Literal:
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return mirror(annotation)
+    if annotation in _SCALARS:
+        if annotation is Decimal and name not in decimals:
+            decimals.append(name)
+        return annotation
+    raise TypeError(f"{where}: no msgspec mirror for the type {annotation!r}")
+
+
+def _checker(
+    model: type[BaseModel], decimals: list[str], bounds: dict[str, list[tuple[str, Decimal]]]
+) -> Check | None:
+    """What msgspec cannot check itself: finite amounts, numeric bounds, the model's own
+    ``after`` validators (they only read attributes, so they run on the mirror as they are)."""
+    decorators = model.__pydantic_decorators__
+    if (
+        decorators.field_validators
+        or decorators.field_serializers
+        or any(d.info.mode != "after" for d in decorators.model_validators.values())
+    ):
+        raise TypeError(f"{model.__name__}: only `after` model validators are mirrored")
+    validators = tuple(d.func for d in decorators.model_validators.values())
+    compare = {
+        "gt": Decimal.__gt__,
+        "ge": Decimal.__ge__,
+        "lt": Decimal.__lt__,
+        "le": Decimal.__le__,
+    }
+    limits = tuple(
+        (name, compare[op], bound) for name, rules in bounds.items() for op, bound in rules
+    )
+    names = tuple(decimals)
+    if not names and not validators:
+        return None
+
+    def check(self: Any) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if value is not None and not value.is_finite():
+                raise ValueError(f"{name} is not a finite number")
+        for name, test, bound in limits:
+            value = getattr(self, name)
+            if value is not None and not test(value, bound):
+                raise ValueError(f"{name} is out of range")
+        for validate in validators:
+            validate(self)
+
+    return check
+
+
+def mirror(model: type[BaseModel]) -> type[msgspec.Struct]:
+    """The msgspec Struct mirroring one pydantic model (built once, then remembered)."""
+    if model in _MIRRORS:
+        return _MIRRORS[model]
+    config = model.model_config
+    if config.get("extra") != "forbid" or not config.get("frozen"):
+        raise TypeError(f"{model.__name__}: only frozen models that forbid extra fields mirror")
+    fields: list[tuple[str, Any, Any]] = []
+    decimals: list[str] = []
+    bounds: dict[str, list[tuple[str, Decimal]]] = {}
+    tag = None
+    for name, info in model.model_fields.items():
+        where = f"{model.__name__}.{name}"
+        if name == "kind" and len(get_args(info.annotation)) == 1:
+            tag = info.default  # a document's discriminator becomes msgspec's tag
+            continue
+        numeric = [m for m in info.metadata if not isinstance(m, annotated_types.MinLen)]
+        numeric = [m for m in numeric if getattr(m, "pattern", None) is None]
+        others = [m for m in info.metadata if m not in numeric]
+        if numeric:
+            bounds[name] = _bounds(numeric, where)
+        kind = _type(info.annotation, where, decimals, name)
+        meta = _meta(others, where)
+        if meta is not None:
+            kind = Annotated[kind, meta]
+        if info.default_factory is not None:
+            raise TypeError(f"{where}: default factories are not mirrored")
+        if info.default is PydanticUndefined:
+            fields.append((name, kind, msgspec.NODEFAULT))
+        elif isinstance(info.default, BaseModel):
+            nested = mirror(type(info.default))
+            value = msgspec.convert(info.default.model_dump(), nested)
+            fields.append((name, kind, msgspec.field(default_factory=lambda v=value: v)))
+        else:
+            fields.append((name, kind, info.default))
+    namespace: dict[str, Any] = {"__doc__": f"msgspec mirror of :class:`{model.__name__}`."}
+    check = _checker(model, decimals, bounds)
+    if check is not None:
+        namespace["__post_init__"] = check
+    if tag is not None:
+        namespace["kind"] = tag
+    struct = msgspec.defstruct(
+        model.__name__,
+        [(n, t) if d is msgspec.NODEFAULT else (n, t, d) for n, t, d in fields],
+        namespace=namespace,
+        module=__name__,
+        kw_only=True,
+        frozen=True,
+        forbid_unknown_fields=True,
+        tag_field="kind" if tag is not None else None,
+        tag=tag,
+    )
+    _MIRRORS[model] = struct
+    return struct
+
+
+SourceStruct = mirror(Source)
+AddressStruct = mirror(Address)
+CustomerStruct = mirror(Customer)
+PaymentMethodStruct = mirror(PaymentMethod)
+LineStruct = mirror(Line)
+TotalsStruct = mirror(Totals)
+SaleStruct = mirror(Sale)
+RefundStruct = mirror(Refund)
+PaymentStruct = mirror(Payment)
+DocumentStruct = Union[SaleStruct, RefundStruct, PaymentStruct]  # type: ignore[valid-type]  # noqa: UP007
+
+_DECODER = msgspec.json.Decoder(DocumentStruct)
+_ENCODER = msgspec.json.Encoder()
+
+
+def struct_from_json(data: bytes | str) -> Any:
+    """One JSON document as its mirror, strictly.
+
+    Raises ``msgspec.DecodeError`` for bad JSON and ``msgspec.ValidationError`` for anything
+    the mirror refuses: callers then ask pydantic, which decides and explains.
+    """
+    return _DECODER.decode(data)
+
+
+def struct_from_python(raw: Mapping[str, Any]) -> Any:
+    """One document given as Python values (``Decimal``, ``date`` or ISO text, nested dicts)
+    as its mirror, strictly; raises ``msgspec.ValidationError`` like :func:`struct_from_json`."""
+    return msgspec.convert(raw, DocumentStruct)
+
+
+def validate_document(raw: Mapping[str, Any]) -> Any:
+    """A document built by a connector: the mirror when strictly valid, else pydantic's word
+    (its model, or its ``ValidationError`` listing every error)."""
+    try:
+        return msgspec.convert(raw, DocumentStruct)
+    except msgspec.ValidationError:
+        return DOCUMENT_ADAPTER.validate_python(raw)
+
+
+def encode_document(document: Any) -> bytes:
+    """A document as one line of JSON (amounts as exact strings), mirror or pydantic model."""
+    if isinstance(document, BaseModel):
+        return document.model_dump_json(exclude_none=True).encode()
+    return _ENCODER.encode(document)
