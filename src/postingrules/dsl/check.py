@@ -17,7 +17,12 @@ import pycountry
 from postingrules.dsl import ast
 from postingrules.dsl.diagnostics import Diagnostic, Severity, did_you_mean
 from postingrules.dsl.fields import COMMERCIAL, FIELDS, FieldType, Kind
-from postingrules.dsl.template import TemplateSyntaxError, check_format, parse_template
+from postingrules.dsl.template import (
+    ParsedTemplate,
+    TemplateSyntaxError,
+    check_format,
+    parse_template,
+)
 
 SUPPORTED_MAJOR = 1
 
@@ -92,6 +97,10 @@ class Checker:
         self.rules = rules
         self.scope = Scope()
         self.diagnostics: list[Diagnostic] = []
+        # A 500-row table repeats templates and points inside strings ~500 times: parse each
+        # template text once, split the source into lines once.
+        self._templates: dict[str, ParsedTemplate | TemplateSyntaxError] = {}
+        self._lines: list[str] | None = None
 
     # -- reporting --
     def report(
@@ -419,11 +428,19 @@ class Checker:
     def _template(
         self, text: ast.Str, kinds: frozenset[Kind], *, allow_line: bool, where: str
     ) -> None:
-        try:
-            parsed = parse_template(text.value)
-        except TemplateSyntaxError as exc:
-            span = self._inner_span(text, exc.offset, exc.length)
-            self.report(exc.code, span, f"{exc.message} in {where}", exc.hint)
+        value = text.value
+        if "{" not in value and "}" not in value:
+            return  # plain text: no slot, nothing malformed
+        parsed = self._templates.get(value)
+        if parsed is None:
+            try:
+                parsed = parse_template(value)
+            except TemplateSyntaxError as exc:
+                parsed = exc
+            self._templates[value] = parsed
+        if isinstance(parsed, TemplateSyntaxError):
+            span = self._inner_span(text, parsed.offset, parsed.length)
+            self.report(parsed.code, span, f"{parsed.message} in {where}", parsed.hint)
             return
         for slot in parsed.slots:
             span = self._inner_span(text, slot.offset, len(slot.path))
@@ -441,7 +458,9 @@ class Checker:
         ``offset`` counts characters of the unescaped value; each backslash escape before it
         takes one more column in the source (+1 for the opening quote).
         """
-        lines = self.rules.source.splitlines()
+        if self._lines is None:
+            self._lines = self.rules.source.splitlines()
+        lines = self._lines
         raw = lines[text.span.line - 1][text.span.column :] if text.span.line <= len(lines) else ""
         index = column = 0
         while index < offset and column < len(raw):
