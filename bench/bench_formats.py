@@ -1,12 +1,15 @@
 """Time the FEC and text writers against the JSON Lines writer, and their peak memory.
 
-Usage: python bench/bench_formats.py [N] [FORMAT ...]   (N entries, default 200000)
+Usage: python bench/bench_formats.py [--runs R] [N] [FORMAT ...]   (N entries, default 200000)
 
 Each format runs in its own subprocess so that the peak resident memory (getrusage maxrss) is
 that writer's alone.  Entries are generated on the fly (never held in a list) with dates out of
 order, so the FEC has to sort and number per journal through its disk spill; output goes to a
 sink that only counts bytes, so the figures are the writers' cost, not the disk's; times are
 CPU seconds of the process (time.process_time), steadier than wall time on a shared machine.
+With ``--runs R`` (default 3) every format runs R times, the rounds interleaved so that a busy
+spell on the machine hits all formats alike; the best time is reported, with the spread
+(slowest / best) as the noise, and the largest peak memory.
 """
 
 from __future__ import annotations
@@ -106,27 +109,41 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         print(json.dumps(run_one(argv[1], int(argv[2]))))
         return
+    runs = 3
+    if argv[:1] == ["--runs"]:
+        runs, argv = int(argv[1]), argv[2:]
     n = int(argv[0]) if argv else 200_000
     names = argv[1:] or list(DEFAULT_FORMATS)
-    base = generation_only(n)
-    print(f"{n} entries; generating them alone takes {base:.2f} s (included below)")
-    results = []
-    for name in names:
-        done = subprocess.run([sys.executable, __file__, "--one", name, str(n)],
-                              capture_output=True, text=True)  # fmt: skip
-        if done.returncode:
-            sys.exit(f"{name} failed:\n{done.stderr}")
-        results.append(json.loads(done.stdout))
-    ref = next((r for r in results if r["format"] == "json"), None)
-    print(f"{'format':<14}{'seconds':>9}{'x json':>8}{'x json (net)':>14}{'MiB out':>9}"
-          f"{'peak RSS MiB':>14}")  # fmt: skip
-    for r in results:
+    base = min(generation_only(n) for _ in range(runs))
+    print(f"{n} entries, best of {runs} runs; generating them alone takes {base:.2f} s "
+          "(included below)")  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in names}
+    results: dict[str, dict[str, object]] = {}
+    for _ in range(runs):
+        for name in names:
+            done = subprocess.run([sys.executable, __file__, "--one", name, str(n)],
+                                  capture_output=True, text=True)  # fmt: skip
+            if done.returncode:
+                sys.exit(f"{name} failed:\n{done.stderr}")
+            result = json.loads(done.stdout)
+            times[name].append(float(result["seconds"]))
+            peak = max(
+                float(result["peak_rss_mib"]), float(results.get(name, result)["peak_rss_mib"])
+            )  # type: ignore[arg-type]
+            results[name] = {**result, "seconds": min(times[name]), "peak_rss_mib": peak}
+    ref = results.get("json")
+    print(f"{'format':<14}{'seconds':>9}{'noise':>7}{'x json':>8}{'x json (net)':>14}"
+          f"{'MiB out':>9}{'peak RSS MiB':>14}")  # fmt: skip
+    for name, r in results.items():
+        seconds = float(r["seconds"])  # type: ignore[arg-type]
+        noise = f"{max(times[name]) / seconds - 1:+.0%}" if seconds else "-"
         ratio = net = "-"
         if ref:
-            ratio = f"{float(r['seconds']) / float(ref['seconds']):.2f}"
-            if float(ref["seconds"]) > base:
-                net = f"{(float(r['seconds']) - base) / (float(ref['seconds']) - base):.2f}"
-        print(f"{r['format']:<14}{r['seconds']:>9}{ratio:>8}{net:>14}{r['mib_out']:>9}"
+            ref_seconds = float(ref["seconds"])  # type: ignore[arg-type]
+            ratio = f"{seconds / ref_seconds:.2f}"
+            if ref_seconds > base:
+                net = f"{(seconds - base) / (ref_seconds - base):.2f}"
+        print(f"{name:<14}{seconds:>9.2f}{noise:>7}{ratio:>8}{net:>14}{r['mib_out']:>9}"
               f"{r['peak_rss_mib']:>14}")  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +17,7 @@ from fec_validator import validate_fec
 from sample_entries import ACCOUNT_LABELS, ENTRIES, ORDER5
 
 from postingrules.formats import Fec, FormatError, OptionError
-from postingrules.formats.fec import fec_file_name
+from postingrules.formats.fec import _merge, fec_file_name
 from postingrules.model.entries import Entry
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "formats" / "fec"
@@ -68,6 +69,33 @@ def test_spilling_to_disk_gives_the_same_file(tmp_path: Path) -> None:
     assert spilled == in_memory
     assert validate_fec(spilled) == []
     assert list(tmp_path.iterdir()) == []  # temporary chunks are gone
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 13])
+def test_spilling_entries_in_order_or_reversed_gives_the_same_file(chunk: int) -> None:
+    many = sorted(
+        (replace(e, document_key=f"{e.document_key}#{i}") for i in range(8) for e in ENTRIES),
+        key=lambda e: (e.date, e.journal),
+    )
+    for entries in (many, many[::-1]):
+        assert write(entries, sort_chunk_size=chunk) == write(entries)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_merge_gives_every_record_once_in_order(seed: int) -> None:
+    rng = random.Random(seed)
+    records = [rng.randbytes(rng.randint(1, 3)) + i.to_bytes(2, "big") for i in range(400)]
+    runs: list[list[bytes]] = [[] for _ in range(rng.randint(1, 6))]
+    for record in records:
+        rng.choice(runs).append(record)
+    batched = []
+    for run in runs:  # each run sorted, cut into batches of random sizes
+        run.sort()
+        cuts = sorted(rng.sample(range(1, len(run)), min(len(run) - 1, 4))) if run else []
+        bounds = zip([0, *cuts], [*cuts, len(run)], strict=True)
+        batched.append(iter([run[a:b] for a, b in bounds]))
+    merged = [r for batch in _merge(batched) for r in batch]
+    assert merged == sorted(records)
 
 
 def test_numbering_continues_from_previous_export() -> None:

@@ -9,21 +9,25 @@ every entry balanced, and the name ``<SIREN>FEC<closing date>``.  The writer ref
 instead of producing a file the administration would reject.
 
 Sorting and numbering need the whole set of entries, so the writer renders every entry once
-(with a placeholder for its number), keeps at most ``sort_chunk_size`` of them in memory,
-spills sorted chunks to temporary files and merges them (``heapq.merge``): memory stays flat
-however many entries there are.  Numbers are given while the merged stream is written.
+(with a placeholder for its number) into one bytes record led by its sort key, keeps at most
+``sort_chunk_size`` of them in memory, spills sorted chunks to temporary files and merges them
+a batch at a time (:func:`_merge`): memory stays flat however many entries there are, and
+input already in chronological order is merged at almost no cost.  Numbers are given while
+the merged stream is written.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import heapq
 import marshal
 import re
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from decimal import Decimal
+from operator import attrgetter
 from typing import IO, Any, BinaryIO, ClassVar
 
 from stdnum.exceptions import ValidationError
@@ -51,11 +55,15 @@ DEFAULT_JOURNAL_LABELS = {
 }  # fmt: skip
 
 _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is known
+_DAYS = struct.Struct(">II")  # validation and entry dates (ordinals) leading a record
+_KEY_BYTES = _DAYS.size
+_SEQ_BYTES = 6  # arrival order, after the journal and its NUL terminator
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
+_debit, _credit = attrgetter("debit"), attrgetter("credit")
 _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_SPILL_BATCH = 256  # records per marshal call: what the merge holds per spilled chunk
+_SPILL_BATCH = 512  # records per marshal call: what the merge holds per spilled chunk
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
 
 
@@ -119,6 +127,18 @@ class Fec(Format):
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
         self._parts: dict[tuple[str, str | None, str | None, str], str] = {}
+        self._journals: dict[tuple[str, str | None], tuple[bytes, str]] = {}
+        self._year = (opts["fiscal_year_start"], opts["fiscal_year_end"])
+        valid = opts["validation_date"]
+        self._tail = f"{self.separator * 3}{self._date(valid)}{self.separator}" if valid else ""
+        # A text value that _text would leave as it is: printable ASCII without the separator,
+        # no space at either end, and no formula prefix first when formulas are neutralised.
+        chars = [chr(c) for c in range(0x21, 0x7F) if chr(c) != self.separator]
+        starts = [c for c in chars if not (opts["neutralise_formulas"] and c in "=+-@")]
+        inner = re.escape("".join(chars)) + " "
+        self._is_plain = re.compile(
+            f"[{re.escape(''.join(starts))}](?:[{inner}]*[{re.escape(''.join(chars))}])?"
+        ).fullmatch
 
     # -- rendering one entry -----------------------------------------------------------------
 
@@ -155,8 +175,25 @@ class Fec(Format):
             raise FormatError(f"amount {value} has more than 2 decimals", field=field)
         return f"{value:.2f}".replace(".", ",")
 
-    def _render(self, entry: Entry) -> tuple[str, bytes]:
-        """The journal code and the entry's lines, encoded, with ``_PLACEHOLDER`` for its number."""
+    def _journal(self, entry: Entry) -> tuple[bytes, str]:
+        """The journal's sort key and ``JournalCode<sep>JournalLib<sep>\x00<sep>``."""
+        key = (entry.journal, entry.journal_label)
+        done = self._journals.get(key)
+        if done is None:
+            journal = self._text(entry.journal, "journal")
+            if not journal:
+                raise FormatError("JournalCode is blank", field="journal")
+            label = self._text(
+                entry.journal_label or self._journal_labels.get(entry.journal) or entry.journal,
+                "journal_label",
+            )
+            sep = self.separator
+            done = self._journals[key] = (journal.encode(), f"{journal}{sep}{label}{sep}\x00{sep}")
+        return done
+
+    def _render(self, entry: Entry) -> tuple[bytes, bytes]:
+        """The journal (UTF-8, the sort key) and the entry's lines encoded, with
+        ``_PLACEHOLDER`` for its number."""
         try:
             return self._render_lines(entry)
         except FormatError as err:
@@ -164,82 +201,100 @@ class Fec(Format):
                 err.message, document_key=entry.document_key, field=err.field
             ) from None
 
-    def _render_lines(self, entry: Entry) -> tuple[str, bytes]:
-        opts = self.options
+    def _render_lines(self, entry: Entry) -> tuple[bytes, bytes]:
         sep = self.separator
-        if not entry.lines:
+        lines = entry.lines
+        if not lines:
             raise FormatError("entry has no lines", field="lines")
-        start, end = opts["fiscal_year_start"], opts["fiscal_year_end"]
-        if (start and entry.date < start) or (end and entry.date > end):
-            raise FormatError(f"date {entry.date} is outside the fiscal year {start}..{end}",
+        start, end = self._year
+        day = entry.date
+        if (start and day < start) or (end and day > end):
+            raise FormatError(f"date {day} is outside the fiscal year {start}..{end}",
                               field="date")  # fmt: skip
-        journal = self._text(entry.journal, "journal")
-        if not journal:
-            raise FormatError("JournalCode is blank", field="journal")
-        journal_label = self._text(
-            entry.journal_label or self._journal_labels.get(entry.journal) or entry.journal,
-            "journal_label",
-        )
-        piece = self._text(entry.piece or entry.reference, "piece")
+        journal_head = self._journals.get((entry.journal, entry.journal_label))
+        journal, head = journal_head or self._journal(entry)
+        # Pieces and labels are new on every entry (no cache helps): one that needs nothing
+        # done, the usual case, is taken as it is.
+        is_plain = self._is_plain
+        piece = entry.piece or entry.reference
+        if not is_plain(piece):
+            piece = self._text(piece, "piece")
         if not piece:
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
-        date = self._date(entry.date)
-        valid = opts["validation_date"]
-        valid_date = self._date(valid) if valid else date
-        entry_label = self._text(entry.label, "label")
-        # Per-entry fragments; per line only the account part, amounts and currency change.
-        head = f"{journal}{sep}{journal_label}{sep}\x00{sep}{date}{sep}"
-        tail = f"{sep}{sep}{sep}{valid_date}{sep}"
+        date = self._dates.get(day)
+        if date is None:
+            date = self._date(day)
+        head = f"{head}{date}{sep}"
+        # Per line only the account part, amounts and currency change (and the label, when
+        # the entry has none).
+        entry_label = entry.label
+        if entry_label and not is_plain(entry_label):
+            entry_label = self._text(entry_label, "label")
+        mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
+        tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
         parts = self._parts
-        total_debit = total_credit = _ZERO
         out = []
-        for k, line in enumerate(entry.lines, 1):
-            try:
+        k = 0
+        try:
+            for k, line in enumerate(lines, 1):  # noqa: B007 - k locates errors
                 key = (line.account, line.aux, line.aux_name, line.label)
                 account_part = parts.get(key)
                 if account_part is None:
-                    account_part = self._account_part(line.account, line.aux, line.aux_name,
-                                                      line.label, sep)  # fmt: skip
+                    account_part = self._account_part(*key, sep)
                     if len(parts) > 8192:
                         parts.clear()
                     parts[key] = account_part
-                label = entry_label or self._text(line.label, "label")
-                if not label:
-                    raise FormatError("EcritureLib is blank", field="label")
+                if not entry_label:
+                    label = self._text(line.label, "label")
+                    if not label:
+                        raise FormatError("EcritureLib is blank", field="label")
+                    account_part = f"{account_part}{sep}{piece}{sep}{date}{sep}{label}"
+                    line_mid = sep
+                else:
+                    line_mid = mid
                 debit, credit = line.debit, line.credit
-                if debit and not credit:
-                    amounts = f"{self._amount(debit, 'debit')}{sep}0,00"
-                elif credit and not debit:
-                    amounts = f"0,00{sep}{self._amount(credit, 'credit')}"
+                if credit and not debit:
+                    text = str(credit)
+                    if text[-3:-2] == "." and text[0] != "-":  # two decimals, not negative
+                        amounts = f"0,00{sep}{text.replace('.', ',')}"
+                    else:
+                        amounts = f"0,00{sep}{self._amount(credit, 'credit')}"
+                elif debit and not credit:
+                    text = str(debit)
+                    if text[-3:-2] == "." and text[0] != "-":
+                        amounts = f"{text.replace('.', ',')}{sep}0,00"
+                    else:
+                        amounts = f"{self._amount(debit, 'debit')}{sep}0,00"
                 else:
                     raise FormatError("exactly one of debit and credit must be non-zero",
                                       field="debit")  # fmt: skip
-                total_debit += debit
-                total_credit += credit
                 if line.currency_amount is None and line.currency is None:
-                    foreign = sep
-                elif line.currency_amount is None or line.currency is None:
-                    raise FormatError(
-                        "Montantdevise and Idevise go together: currency_amount and currency",
-                        field="currency",
-                    )
-                elif not _CURRENCY.match(line.currency):
-                    raise FormatError(f"Idevise {line.currency!r} is not an ISO 4217 code",
-                                      field="currency")  # fmt: skip
+                    out.append(f"{head}{account_part}{line_mid}{amounts}{tail}{sep}")
                 else:
-                    amount = f"{line.currency_amount:f}".replace(".", ",")
-                    foreign = f"{amount}{sep}{line.currency}"
-            except FormatError as err:
-                raise FormatError(err.message, field=f"lines[{k}].{err.field}") from None
-            out.append(f"{head}{account_part}{sep}{piece}{sep}{date}{sep}{label}{sep}"
-                       f"{amounts}{tail}{foreign}")  # fmt: skip
+                    out.append(f"{head}{account_part}{line_mid}{amounts}{tail}"
+                               f"{self._foreign(line.currency_amount, line.currency, sep)}")  # fmt: skip
+        except FormatError as err:
+            raise FormatError(err.message, field=f"lines[{k}].{err.field}") from None
+        total_debit, total_credit = sum(map(_debit, lines), _ZERO), sum(map(_credit, lines), _ZERO)
         if total_debit != total_credit:
             raise FormatError(
                 f"entry is not balanced: debit {total_debit} != credit {total_credit}",
                 field="lines",
             )
-        text = self.line_ending.join(out) + self.line_ending
-        return journal, text.encode(self._transcoder.encoding)
+        eol = self.line_ending
+        return journal, (eol.join(out) + eol).encode(self._transcoder.encoding)
+
+    @staticmethod
+    def _foreign(amount: Decimal | None, currency: str | None, sep: str) -> str:
+        """``Montantdevise<sep>Idevise`` of a foreign-currency line."""
+        if amount is None or currency is None:
+            raise FormatError(
+                "Montantdevise and Idevise go together: currency_amount and currency",
+                field="currency",
+            )
+        if not _CURRENCY.match(currency):
+            raise FormatError(f"Idevise {currency!r} is not an ISO 4217 code", field="currency")
+        return f"{amount:f}".replace(".", ",") + sep + currency
 
     def _account_part(
         self, account: str, aux: str | None, aux_name: str | None, label: str, sep: str
@@ -265,76 +320,116 @@ class Fec(Format):
 
     # -- ordering and numbering --------------------------------------------------------------
 
-    def _records(self, entries: Iterable[Entry], stack: ExitStack) -> Iterator[tuple[Any, ...]]:
-        """(valid date, date, journal, seq, blob) in chronological order, spilling to disk."""
-        chunk: list[tuple[Any, ...]] = []
+    def _records(self, entries: Iterable[Entry], stack: ExitStack) -> Iterator[list[bytes]]:
+        """Batches of records in chronological order, spilling sorted chunks to disk.
+
+        A record is one bytes object, its sort key then the entry's lines: (validation date,
+        entry date, journal, arrival) packed so that comparing records as bytes (in C) orders
+        them as the law asks; :func:`_lines_of` takes the key off.
+        """
+        chunk: list[bytes] = []
         spills: list[IO[bytes]] = []
         size = int(self.options["sort_chunk_size"])
         valid = self.options["validation_date"]
         valid_ord = valid.toordinal() if valid else None
+        pack = _DAYS.pack
+        append = chunk.append
         for seq, entry in enumerate(entries):
             day = entry.date.toordinal()
             journal, blob = self._render(entry)
-            chunk.append((valid_ord or day, day, journal, seq, blob))
+            append(b"".join((pack(valid_ord or day, day), journal, b"\0",
+                             seq.to_bytes(_SEQ_BYTES, "big"), blob)))  # fmt: skip
             if len(chunk) >= size:
-                spills.append(self._spill(chunk, stack))
-                chunk = []
+                spills.append(self._spill([chunk], stack))
+                chunk.clear()
                 if len(spills) >= _MAX_SPILLS:
-                    spills = [self._spill_merged(spills, stack)]
+                    spills = [self._spill(_merge([_read_spill(f) for f in spills]), stack)]
         chunk.sort()
         if not spills:
-            return iter(chunk)
+            return iter([chunk])
         if chunk:
-            spills.append(self._spill(chunk, stack))
-        return heapq.merge(*(_read_spill(f) for f in spills))
+            spills.append(self._spill([chunk], stack))
+        return _merge([_read_spill(f) for f in spills])
 
-    def _spill_merged(self, spills: list[IO[bytes]], stack: ExitStack) -> IO[bytes]:
-        """Merge sorted chunk files into one, so open files and merge buffers stay bounded."""
-        merged = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
-        batch: list[tuple[Any, ...]] = []
-        for record in heapq.merge(*(_read_spill(f) for f in spills)):
-            batch.append(record)
-            if len(batch) >= _SPILL_BATCH:
-                marshal.dump(batch, merged)
-                batch = []
-        if batch:
-            marshal.dump(batch, merged)
-        for spill in spills:
-            spill.close()
-        merged.seek(0)
-        return merged
-
-    def _spill(self, chunk: list[tuple[Any, ...]], stack: ExitStack) -> IO[bytes]:
-        chunk.sort()
+    def _spill(self, batches: Iterable[list[bytes]], stack: ExitStack) -> IO[bytes]:
+        """A temporary file holding the records of ``batches`` sorted (each batch is sorted
+        first: a new chunk arrives as one unsorted batch, a merge as sorted ones)."""
         spill = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
-        for i in range(0, len(chunk), _SPILL_BATCH):
-            marshal.dump(chunk[i : i + _SPILL_BATCH], spill)
+        for batch in batches:
+            batch.sort()
+            for i in range(0, len(batch), _SPILL_BATCH):
+                marshal.dump(batch[i : i + _SPILL_BATCH], spill)
         spill.seek(0)
         return spill
 
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
-        numbers: dict[str, int] = {}
+        numbers: dict[bytes, int] = {}
+        prefixes: dict[bytes, bytes] = {}
         first = self.options["first_numbers"]
         width = int(self.options["number_width"])
+        encoding = self._transcoder.encoding
         header = self.separator.join(FEC_COLUMNS) + self.line_ending
         count = 0
         with ExitStack() as stack:
-            records = self._records(entries, stack)
-            out.write(header.encode(self._transcoder.encoding))
-            for _, _, journal, _, blob in records:
-                number = numbers.get(journal)
-                number = int(first.get(journal, 1)) if number is None else number + 1
-                numbers[journal] = number
-                num = f"{journal}-{number:0{width}d}".encode(self._transcoder.encoding)
-                out.write(blob.replace(_PLACEHOLDER, num))
-                count += 1
+            batches = self._records(entries, stack)
+            out.write(header.encode(encoding))
+            for batch in batches:
+                done = []
+                for record in batch:
+                    end = record.index(b"\0", _KEY_BYTES)
+                    journal = record[_KEY_BYTES:end]
+                    number = numbers.get(journal)
+                    if number is None:
+                        name = journal.decode()
+                        prefixes[journal] = f"{name}-".encode(encoding)
+                        number = int(first.get(name, 1))
+                    else:
+                        number += 1
+                    numbers[journal] = number
+                    num = b"%b%0*d" % (prefixes[journal], width, number)
+                    done.append(record[end + 1 + _SEQ_BYTES :].replace(_PLACEHOLDER, num))
+                out.write(b"".join(done))
+                count += len(batch)
         return count
 
 
-def _read_spill(spill: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+def _read_spill(spill: IO[bytes]) -> Iterator[list[bytes]]:
+    """The sorted batches of a spill file, then the file closed."""
     while True:
         try:
-            batch = marshal.load(spill)
+            yield marshal.load(spill)
         except EOFError:
+            spill.close()
             return
-        yield from batch
+
+
+def _merge(runs: list[Iterator[list[bytes]]]) -> Iterator[list[bytes]]:
+    """Sorted runs of sorted batches merged into sorted batches, a batch at a time.
+
+    ``heapq.merge`` costs a Python step per record; here, each round outputs every record up
+    to the smallest last record of the runs' current batches (nothing still to come can sort
+    before it), concatenated and sorted in C.  At least one batch is used up per round, so
+    memory is a batch per run.  Input already in order costs one bisect per run and round.
+    """
+    heads: list[tuple[list[bytes], Iterator[list[bytes]]]] = []
+    for run in runs:
+        batch = next(filter(None, run), None)  # the first non-empty batch
+        if batch:
+            heads.append((batch, run))
+    while heads:
+        bound = min(batch[-1] for batch, _ in heads)
+        done: list[bytes] = []
+        kept = []
+        for batch, run in heads:
+            cut = bisect.bisect_right(batch, bound)
+            if cut < len(batch):
+                done += batch[:cut]
+                kept.append((batch[cut:], run))
+                continue
+            done += batch
+            following = next(filter(None, run), None)
+            if following:
+                kept.append((following, run))
+        heads = kept
+        done.sort()
+        yield done
