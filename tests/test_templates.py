@@ -259,8 +259,31 @@ def test_a_literal_template_needs_no_value() -> None:
 def test_template_module_never_formats_or_evaluates_user_text() -> None:
     source = Path(template_module.__file__).read_text("utf-8")
     code = re.sub(r'"""[\s\S]*?"""', "", source)  # docstrings may mention what we avoid
-    for forbidden in (".format(", ".format_map(", "eval(", "exec(", "string.Template", "%("):
+    for forbidden in (".format(", ".format_map(", "eval(", "string.Template", "%("):
         assert forbidden not in code, forbidden
+    assert code.count("exec(") == 1  # compile_template's, over generated names only (below)
+
+
+HOSTILE = '"); import os; os.system("x"); ("{{'
+
+
+def test_generated_renderers_hold_user_text_as_data_not_code() -> None:
+    parsed = parse_template(
+        f'{HOSTILE}{{customer.name|default("); exit() #")|truncate(12)}}'
+        f"{HOSTILE}{{order.date:%d/%m/%Y}}__import__"
+    )
+    getters = {"customer.name": lambda ctx: None, "order.date": lambda ctx: dt.date(2026, 1, 2)}
+    render = compile_template(parsed, getters, {"order.date": "date", "customer.name": "text"})
+    code = render.__code__
+    generated = re.compile(
+        r"^(ctx|[vtgfdmlwc]\d+(_\d+)?|Missing|to_text|str|_remember"
+        r"|get|join|strftime|isoformat|upper|lower|strip|ljust)$"
+    )
+    names = (*code.co_names, *code.co_varnames)
+    assert all(generated.match(name) for name in names), names
+    assert set(code.co_consts) <= {None, ""}
+    literal = HOSTILE.replace("{{", "{")
+    assert render(None) == f"{literal}); exit() #{literal}02/01/2026__import__"
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,12 @@ class Compiler:
         if name in FIELDS:
             spec = FIELDS[name]
             get = spec.getter
+            if len(spec.attrs) == 1:
+                (first,) = spec.attrs
+                return lambda ctx: getattr(ctx.doc, first, None)
+            if len(spec.attrs) == 2:
+                first, second = spec.attrs
+                return lambda ctx: getattr(getattr(ctx.doc, first, None), second, None)
             if spec.line_level:
                 return lambda ctx: get(ctx.doc, ctx.line)
             return lambda ctx: get(ctx.doc, None)

@@ -240,73 +240,100 @@ def to_text(value: Any, fmt: str | None) -> str:
 Renderer = Callable[[Any], str]
 
 
-def compile_slot(
-    slot: Slot, getter: Callable[[Any], Any], value_type: str | None = None
-) -> Renderer:
-    """A function context → text for one slot, with its filters applied in order.
-
-    ``value_type`` (the field's type, known at compile time) picks the conversion once, so a
-    text field is used as is and a date goes straight to ``strftime``.
-    """
-    default = next((arg for name, arg in slot.filters if name == "default"), None)
-    steps: list[Callable[[str], str]] = []
-    for name, arg in slot.filters:
-        if name == "upper":
-            steps.append(str.upper)
-        elif name == "lower":
-            steps.append(str.lower)
-        elif name == "trim":
-            steps.append(str.strip)
-        elif name == "truncate":
-            width = int(arg or 0)
-            steps.append(lambda s, w=width: s[:w])
-        elif name == "pad":
-            width = int(arg or 0)
-            steps.append(lambda s, w=width: s.ljust(w))
-    fmt, path = slot.format, slot.path
-    convert: Callable[[Any], str]
-    if value_type == "text" and not fmt:
-        convert = str
-    elif value_type == "date":
-        convert = (lambda v: v.strftime(fmt)) if fmt else (lambda v: v.isoformat())
-    else:
-        convert = lambda v: to_text(v, fmt)  # noqa: E731
-
-    def render(ctx: Any) -> str:
-        value = getter(ctx)
-        if value is None or value == "":
-            if default is None:
-                raise MissingValueError(f"field `{path}` is empty")
-            text = str(default)
-        else:
-            text = convert(value)
-        for step in steps:
-            text = step(text)
-        return text
-
-    return render
-
-
 def compile_template(
     parsed: ParsedTemplate,
     getters: dict[str, Callable[[Any], Any]],
     types: dict[str, str] | None = None,
 ) -> Renderer:
-    """Join the slot renderers; a literal template renders to its constant text for free."""
+    """One Python function that renders the whole template, generated once per template.
+
+    Templates run several times per document, so each becomes straight-line code (as Jinja2
+    compiles its templates): one getter call per slot, conversion and filters inline, parts
+    joined at the end.  Only names this function makes up go into the generated source;
+    everything the user wrote (literal text, formats, defaults, widths, field names in
+    messages) is bound as a variable of the function's namespace, never spliced into code.
+    ``types`` (the fields' types, known at compile time) picks each slot's conversion, so a
+    text field is used as is and a date goes straight to ``strftime``.
+    """
     types = types or {}
     if parsed.is_literal:
         constant = "".join(p for p in parsed.parts if isinstance(p, str))
         return lambda ctx: constant
-    renderers: tuple[Renderer, ...] = tuple(
-        (lambda ctx, text=p: text)
-        if isinstance(p, str)
-        else compile_slot(p, getters[p.path], types.get(p.path))
-        for p in parsed.parts
-    )
-    if len(renderers) == 1:
-        return renderers[0]
-
-    def render(ctx: Any) -> str:
-        return "".join([part(ctx) for part in renderers])
-
+    namespace: dict[str, Any] = {
+        "Missing": MissingValueError,
+        "to_text": to_text,
+        "str": str,
+        "_remember": _remember,
+    }
+    body: list[str] = []
+    pieces: list[str] = []
+    for index, part in enumerate(parsed.parts):
+        if isinstance(part, str):
+            namespace[f"l{index}"] = part
+            pieces.append(f"l{index}")
+            continue
+        body += _slot_code(part, index, getters[part.path], types.get(part.path), namespace)
+        pieces.append(f"t{index}")
+    joined = " + ".join(pieces) if len(pieces) <= 4 else f"''.join(({', '.join(pieces)},))"
+    source = "def render(ctx):\n" + "".join(f"    {line}\n" for line in body)
+    source += f"    return {joined}\n"
+    exec(compile(source, "<template>", "exec"), namespace)  # generated names only: see above
+    render: Renderer = namespace["render"]
     return render
+
+
+def _slot_code(
+    slot: Slot,
+    index: int,
+    getter: Callable[[Any], Any],
+    value_type: str | None,
+    namespace: dict[str, Any],
+) -> list[str]:
+    """The lines that compute ``t<index>``, the text of one slot, from ``g<index>(ctx)``."""
+    i = index
+    namespace[f"g{i}"] = getter
+    namespace[f"f{i}"] = slot.format
+    default = next((arg for name, arg in slot.filters if name == "default"), None)
+    if default is None:
+        namespace[f"m{i}"] = f"field `{slot.path}` is empty"
+        missing = f"raise Missing(m{i})"
+    else:
+        namespace[f"d{i}"] = str(default)
+        missing = f"t{i} = d{i}"
+    if value_type == "text" and not slot.format:
+        convert = f"str(v{i})"
+    elif value_type == "date" and slot.format:
+        # A batch has few distinct dates and strftime is slow: remember each date's text.
+        namespace[f"c{i}"] = {}
+        convert = f"c{i}.get(v{i}) or _remember(c{i}, v{i}, v{i}.strftime(f{i}))"
+    elif value_type == "date":
+        convert = f"v{i}.isoformat()"
+    else:
+        convert = f"to_text(v{i}, f{i})"
+    lines = [
+        f"v{i} = g{i}(ctx)",
+        f'if v{i} is None or v{i} == "":',
+        f"    {missing}",
+        "else:",
+        f"    t{i} = {convert}",
+    ]
+    for number, (name, arg) in enumerate(slot.filters):
+        if name == "upper":
+            lines.append(f"t{i} = t{i}.upper()")
+        elif name == "lower":
+            lines.append(f"t{i} = t{i}.lower()")
+        elif name == "trim":
+            lines.append(f"t{i} = t{i}.strip()")
+        elif name in ("truncate", "pad"):
+            width = f"w{i}_{number}"
+            namespace[width] = int(arg or 0)
+            lines.append(
+                f"t{i} = t{i}[:{width}]" if name == "truncate" else f"t{i} = t{i}.ljust({width})"
+            )
+    return lines
+
+
+def _remember(cache: dict[Any, str], value: Any, text: str) -> str:
+    if len(cache) < 4096:
+        cache[value] = text
+    return text

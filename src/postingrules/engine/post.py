@@ -133,61 +133,53 @@ def _lookup(table: TablePlan, ctx: Context) -> Any:
     return row
 
 
-class _Lines:
-    """Accumulates signed amounts (positive = debit) per posting, in first-seen order.
+Postings = dict[tuple[str, str | None, Decimal], list[Any]]
+"""Signed amounts (positive = debit) per posting ``(account, tax code, rate)``, in first-seen
+order, each as ``[amount, provenance]``: one dict look-up per document line."""
 
-    A posting is identified by its ``(account, tax code, rate)``; ``meta`` holds what the
-    line shows besides its amount: (account, tax code, rate, provenance).
-    """
 
-    __slots__ = ("amounts", "analytic", "currency", "meta", "rate")
-
-    def __init__(self, rate: Decimal | None, currency: str | None, analytic: str | None) -> None:
-        self.rate = rate
-        self.currency = currency if rate is not None else None
-        self.analytic = analytic
-        self.amounts: dict[tuple[Any, ...], Decimal] = {}
-        self.meta: dict[tuple[Any, ...], tuple[str, str | None, Decimal, str]] = {}
-
-    def add(
-        self, account: str, code: str | None, tax_rate: Decimal, amount: Decimal, provenance: str
-    ) -> None:
-        key = (account, code, tax_rate)
-        if key in self.amounts:
-            self.amounts[key] += amount
+def _build(
+    postings: Postings,
+    label: str,
+    rate: Decimal | None,
+    currency: str | None,
+    analytic: str | None,
+    lines: list[EntryLine],
+) -> Decimal:
+    """Append one entry line per posting (booked in the ruleset currency, zero ones left out);
+    return their balance (debits minus credits)."""
+    balance = ZERO
+    for (account, code, tax_rate), (amount, provenance) in postings.items():
+        if rate is None:
+            booked = amount.quantize(CENT, ROUND_HALF_UP)
+            original = None
         else:
-            self.amounts[key] = amount
-            self.meta[key] = (account, code, tax_rate, provenance)
-
-    def build(self, label: str) -> list[EntryLine]:
-        lines = []
-        rate, currency, analytic = self.rate, self.currency, self.analytic
-        for key, amount in self.amounts.items():
-            if rate is None:
-                booked, original = cents(amount), None
-            else:
-                booked, original = cents(amount * rate), amount
-            if not booked:
-                continue
-            account, code, tax_rate, provenance = self.meta[key]
-            debit, credit = _sides(booked)
-            lines.append(
-                EntryLine(
-                    account,
-                    debit,
-                    credit,
-                    label,
-                    None,
-                    None,
-                    code,
-                    tax_rate,
-                    analytic,
-                    original,
-                    currency,
-                    provenance,
-                )
+            booked = (amount * rate).quantize(CENT, ROUND_HALF_UP)
+            original = amount
+        if not booked:
+            continue
+        balance += booked
+        if booked > 0:
+            debit, credit = booked, NIL
+        else:
+            debit, credit = NIL, -booked
+        lines.append(
+            EntryLine(
+                account,
+                debit,
+                credit,
+                label,
+                None,
+                None,
+                code,
+                tax_rate,
+                analytic,
+                original,
+                currency,
+                provenance,
             )
-        return lines
+        )
+    return balance
 
 
 def _sides(signed: Decimal) -> tuple[Decimal, Decimal]:
@@ -230,56 +222,77 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
         raise Refused("the ruleset has no `vat` table")
     analytic = None if settings.analytic is None else settings.analytic(ctx)
     # Sales are credits: accumulate in "sale orientation" (credit negative), flip for refunds.
-    sign = MINUS_ONE if doc.kind == "sale" else ONE
-    sales = _Lines(rate, doc.currency, analytic)
-    taxes = _Lines(rate, doc.currency, None)
+    sale = doc.kind == "sale"
+    sales: Postings = {}
+    taxes: Postings = {}
     cache = plan.line_cache if settings is plan.settings[doc.kind] else None
     vat = plan.vat
+    kind = doc.kind
     for line in doc.lines:
         ctx.line = line
-        key = (doc.kind, line.kind, *vat.key(ctx))
+        key = (kind, line.kind, *vat.key(ctx))
         resolved = None if cache is None else cache.get(key)
         if resolved is None:
             resolved, pure = _resolve_line(settings, _lookup(vat, ctx), line, ctx)
             if cache is not None and pure and len(cache) < 65536:
                 cache[key] = resolved
         account, code, sales_where, tax_account, tax_where = resolved
-        sales.add(account, code, line.tax_rate, sign * line.total_excl, sales_where)
-        if line.tax_amount:
+        tax_rate = line.tax_rate
+        # Sales are credits: accumulate in "sale orientation" (credit negative); refunds flip.
+        amount = -line.total_excl if sale else line.total_excl
+        posting = (account, code, tax_rate)
+        found = sales.get(posting)
+        if found is None:
+            sales[posting] = [amount, sales_where]
+        else:
+            found[0] += amount
+        tax = line.tax_amount
+        if tax:
             if tax_account is None:
                 raise Refused(
-                    f"line `{line.label or line.kind}` carries {line.tax_amount} of VAT at "
-                    f"{line.tax_rate} % but {sales_where} gives no `tax` account",
+                    f"line `{line.label or line.kind}` carries {tax} of VAT at "
+                    f"{tax_rate} % but {sales_where} gives no `tax` account",
                     (sales_where,),
                 )
-            taxes.add(tax_account, code, line.tax_rate, sign * line.tax_amount, tax_where)
+            posting = (tax_account, code, tax_rate)
+            found = taxes.get(posting)
+            if found is None:
+                taxes[posting] = [-tax if sale else tax, tax_where]
+            else:
+                found[0] += -tax if sale else tax
     ctx.line = None
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where = _customer(settings, ctx)
     total = doc.totals.incl
     booked_total = cents(total if rate is None else total * rate)
-    debit, credit = _sides(-sign * booked_total)  # a negative total swaps the sides
-    customer = EntryLine(
-        account,
-        debit,
-        credit,
-        label=label,
-        aux=aux,
-        aux_name=aux_name,
-        currency_amount=None if rate is None else -sign * total,
-        currency=None if rate is None else doc.currency,
-        provenance=customer_where,
-    )
-    lines = [customer, *sales.build(label), *taxes.build(label)]
-    balance = sum((ln.debit - ln.credit for ln in lines), ZERO)
+    signed_total = booked_total if sale else -booked_total  # a negative total swaps the sides
+    debit, credit = _sides(signed_total)
+    currency = None if rate is None else doc.currency
+    lines = [
+        EntryLine(
+            account,
+            debit,
+            credit,
+            label,
+            aux,
+            aux_name,
+            None,
+            None,
+            None,
+            None if rate is None else (total if sale else -total),
+            currency,
+            customer_where,
+        )
+    ]
+    balance = signed_total + _build(sales, label, rate, currency, analytic, lines)
+    balance += _build(taxes, label, rate, currency, None, lines)
     # balance > 0: debits exceed credits → a gain (sale) must be credited, and vice versa.
     gap = _gap_line(plan, settings, balance, label, ctx)
     if gap is not None:
         lines.append(gap)
-    if doc.kind == "sale":
-        piece_default = doc.number or doc.order_reference or doc.key
-    else:
-        piece_default = doc.number or doc.key
+    piece_default = (
+        (doc.number or doc.order_reference or doc.key) if sale else (doc.number or doc.key)
+    )
     return Entry(
         journal=settings.journal.value if settings.journal else "",
         journal_label=plan.journals.get(settings.journal.value) if settings.journal else None,
