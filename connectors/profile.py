@@ -20,6 +20,11 @@ Connector contract (each ``postingrules.connectors.<platform>`` package exposes)
     ``fetch(profile, request, client) -> Iterator[Sale | Refund | Payment | SetAside]``.
 Mappings raise :class:`Unmappable` with a reason; ``fetch`` turns that into a
 :class:`SetAside` and goes on with the next payload.
+
+Mappings build each document as one plain dict (:data:`Raw`) and validate it once with
+:func:`postingrules.model.structs.validate_document`: a :data:`Document` is therefore the
+msgspec mirror of ``Sale``/``Refund``/``Payment`` (or the pydantic model when only pydantic's
+lax rules accept it).  Both have the same attributes; ``kind`` tells documents apart.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+
+Raw = dict[str, Any]
+"""A document (or one of its parts) as plain Python values, before validation."""
+
+Document = Any
+"""A validated document: a msgspec mirror or a pydantic model (see the module docstring)."""
 
 PLATFORMS = ("prestashop", "woocommerce", "magento", "shopify", "iziflux")
 KINDS = frozenset({"sale", "refund", "payment"})

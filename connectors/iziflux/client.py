@@ -21,8 +21,7 @@ from pathlib import Path
 import httpx
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError
-from postingrules.connectors.profile import FetchRequest, Profile, SetAside
-from postingrules.model.documents import Document
+from postingrules.connectors.profile import Document, FetchRequest, Profile, SetAside
 
 from .mapping import ColumnMap, Importer, Settings
 

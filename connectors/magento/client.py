@@ -38,8 +38,7 @@ from postingrules.connectors._http import (
     ShopClient,
     numbered_pages,
 )
-from postingrules.connectors.profile import FetchRequest, Profile, SetAside
-from postingrules.model.documents import Document
+from postingrules.connectors.profile import Document, FetchRequest, Profile, SetAside
 
 from .mapping import CREDITMEMO_STATES, INVOICE_STATES, Context, map_batch
 

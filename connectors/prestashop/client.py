@@ -25,14 +25,18 @@ import httpx
 from pydantic import ValidationError
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError, offset_pages
-from postingrules.connectors.profile import FetchRequest, Profile, SetAside, Unmappable
-from postingrules.model.documents import Payment, Refund, Sale
+from postingrules.connectors.profile import (
+    Document,
+    FetchRequest,
+    Profile,
+    SetAside,
+    Unmappable,
+)
 
 from .mapping import PLATFORM, Lookups, as_list, map_payment, map_refund, map_sale, sid, status_of
 
 DEFAULT_STATUSES = ("confirmed", "paid", "shipped", "delivered", "refunded")
 ID_CHUNK = 50
-Document = Sale | Refund | Payment
 
 
 def make_client(

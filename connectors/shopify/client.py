@@ -42,8 +42,7 @@ from postingrules.connectors._http import (
     cursor_pages,
     dec_or,
 )
-from postingrules.connectors.profile import FetchRequest, Profile, SetAside
-from postingrules.model.documents import Document
+from postingrules.connectors.profile import Document, FetchRequest, Profile, SetAside
 
 from .mapping import Context, map_batch, rest_order_to_node
 

@@ -26,13 +26,17 @@ import httpx
 from pydantic import ValidationError
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, numbered_pages
-from postingrules.connectors.profile import FetchRequest, Profile, SetAside, Unmappable
-from postingrules.model.documents import Payment, Refund, Sale
+from postingrules.connectors.profile import (
+    Document,
+    FetchRequest,
+    Profile,
+    SetAside,
+    Unmappable,
+)
 
 from .mapping import DEFAULT_VAT_KEYS, PLATFORM, Options, map_payments, map_refund, map_sale, sid
 
 DEFAULT_STATUSES = ("processing", "completed", "refunded")
-Document = Sale | Refund | Payment
 
 
 def make_client(

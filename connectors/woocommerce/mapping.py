@@ -13,6 +13,10 @@ Why these choices:
   (or the part of ``amount`` no line explains, e.g. shipping on stores older than WC 4.8) is
   booked at the order's single rate, and set aside when the order has several;
 - VAT and invoice numbers are plugin meta: their keys are options.
+
+Documents are built as plain dicts and validated once each by
+:func:`~postingrules.model.structs.validate_document` (the msgspec mirror, pydantic's word
+when the mirror refuses): one validation per document instead of one per sub-model.
 """
 
 from __future__ import annotations
@@ -24,19 +28,9 @@ from decimal import Decimal
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Unmappable
-from postingrules.model.documents import (
-    Address,
-    Customer,
-    Line,
-    LineKind,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Sale,
-    Source,
-    Totals,
-)
+from postingrules.connectors.profile import Document, Raw, Unmappable
+from postingrules.model.documents import LineKind
+from postingrules.model.structs import validate_document
 
 PLATFORM = "woocommerce"
 ZERO = Decimal(0)
@@ -131,26 +125,19 @@ class Rates:
 
     def __init__(self, order: Mapping[str, Any], overrides: Mapping[str, Decimal] | None) -> None:
         self.by_id: dict[str, Decimal] = {}
-        bases: dict[str, Decimal] = {}
-        for line in [
-            *(order.get("line_items") or []),
-            *(order.get("shipping_lines") or []),
-            *(order.get("fee_lines") or []),
-        ]:
-            for tax in line.get("taxes") or []:
-                if dec_or(tax.get("total"), ZERO):
-                    bases[sid(tax.get("id"))] = bases.get(sid(tax.get("id")), ZERO) + amount(
-                        line, "total"
-                    )
+        bases: dict[str, Decimal] | None = None  # only needed for a tax line without a rate
         for tax_line in order.get("tax_lines") or []:
             rate_id = sid(tax_line.get("rate_id"))
             if overrides and rate_id in overrides:
                 self.by_id[rate_id] = Decimal(overrides[rate_id])
             elif tax_line.get("rate_percent") is not None:
                 self.by_id[rate_id] = dec(tax_line["rate_percent"])
-            elif bases.get(rate_id):
-                total = amount(tax_line, "tax_total") + amount(tax_line, "shipping_tax_total")
-                self.by_id[rate_id] = implied_rate(total, bases[rate_id], len(bases))
+            else:
+                if bases is None:
+                    bases = _taxable_bases(order)
+                if bases.get(rate_id):
+                    total = amount(tax_line, "tax_total") + amount(tax_line, "shipping_tax_total")
+                    self.by_id[rate_id] = implied_rate(total, bases[rate_id], len(bases))
 
     def single(self) -> Decimal | None:
         rates = set(self.by_id.values())
@@ -169,63 +156,81 @@ class Rates:
                     f"line {sid(line.get('id'))}: tax {amount(line, 'total_tax')} without a tax rate id"
                 )
             return ZERO
-        missing = [i for i in ids if i not in self.by_id]
+        by_id = self.by_id
+        missing = [i for i in ids if i not in by_id]
         if missing:
             raise Unmappable(
                 f"unknown tax rate id {missing[0]} (no rate_percent, no base, no option)"
             )
-        return sum((self.by_id[i] for i in ids), ZERO)
+        return sum((by_id[i] for i in ids), ZERO)
 
 
-def _address(block: Mapping[str, Any] | None) -> Address | None:
+def _taxable_bases(order: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Rate id → the excl. total of the lines it taxes (to recompute a rate from tax ÷ base)."""
+    bases: dict[str, Decimal] = {}
+    for line in [
+        *(order.get("line_items") or []),
+        *(order.get("shipping_lines") or []),
+        *(order.get("fee_lines") or []),
+    ]:
+        for tax in line.get("taxes") or []:
+            if dec_or(tax.get("total"), ZERO):
+                bases[sid(tax.get("id"))] = bases.get(sid(tax.get("id")), ZERO) + amount(
+                    line, "total"
+                )
+    return bases
+
+
+def _address(block: Mapping[str, Any] | None) -> Raw | None:
     if not block or not sid(block.get("country")):
         return None
     name = " ".join(p for p in (sid(block.get("first_name")), sid(block.get("last_name"))) if p)
     street = ", ".join(p for p in (sid(block.get("address_1")), sid(block.get("address_2"))) if p)
-    return Address(
-        country=sid(block["country"]).upper(),
-        postcode=sid(block.get("postcode")) or None,
-        city=sid(block.get("city")) or None,
-        region=sid(block.get("state")) or None,
-        street=street or None,
-        company=sid(block.get("company")) or None,
-        name=name or None,
-    )
+    return {
+        "country": sid(block["country"]).upper(),
+        "postcode": sid(block.get("postcode")) or None,
+        "city": sid(block.get("city")) or None,
+        "region": sid(block.get("state")) or None,
+        "street": street or None,
+        "company": sid(block.get("company")) or None,
+        "name": name or None,
+    }
 
 
-def _customer(order: Mapping[str, Any], opts: Options) -> Customer:
+def _customer(order: Mapping[str, Any], opts: Options) -> Raw:
     billing = order.get("billing") or {}
     name = " ".join(p for p in (sid(billing.get("first_name")), sid(billing.get("last_name"))) if p)
     customer_id = sid(order.get("customer_id"))
-    return Customer(
-        id=None if customer_id in {"", "0"} else customer_id,
-        name=name or None,
-        company=sid(billing.get("company")) or None,
-        email=sid(billing.get("email")) or None,
-        vat_number=meta(order, opts.vat_meta_keys),
-    )
+    return {
+        "id": None if customer_id in {"", "0"} else customer_id,
+        "name": name or None,
+        "company": sid(billing.get("company")) or None,
+        "email": sid(billing.get("email")) or None,
+        "vat_number": meta(order, opts.vat_meta_keys),
+    }
 
 
-def _method(order: Mapping[str, Any]) -> PaymentMethod | None:
+def _method(order: Mapping[str, Any]) -> Raw | None:
     gateway = sid(order.get("payment_method"))
     if not gateway:
         return None
     code = METHODS.get(gateway) or next((c for g, c in METHODS.items() if g in gateway), gateway)
-    return PaymentMethod(code=code, label=sid(order.get("payment_method_title")) or None)
+    return {"code": code, "label": sid(order.get("payment_method_title")) or None}
 
 
-def _line(
-    kind: LineKind, label: str, excl: Decimal, tax: Decimal, rate: Decimal, **extra: Any
-) -> Line:
-    return Line(
-        kind=kind,
-        label=label,
-        total_excl=excl,
-        tax_rate=rate,
-        tax_amount=tax,
-        total_incl=excl + tax,
-        **extra,
-    )
+def _line(kind: LineKind, label: str, excl: Decimal, tax: Decimal, rate: Decimal) -> Raw:
+    return {
+        "kind": kind,
+        "label": label,
+        "total_excl": excl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total_incl": excl + tax,
+    }
+
+
+def _source(opts: Options, raw_id: str) -> Raw:
+    return {"platform": PLATFORM, "shop": opts.shop, "raw_id": raw_id}
 
 
 def _invoice_number(order: Mapping[str, Any], opts: Options) -> str | None:
@@ -235,48 +240,38 @@ def _invoice_number(order: Mapping[str, Any], opts: Options) -> str | None:
     return number
 
 
-def map_sale(order: Mapping[str, Any], opts: Options) -> Sale:
+def map_sale(order: Mapping[str, Any], opts: Options) -> Document:
     """One order → a Sale (product lines before coupons, discount lines, shipping, fees)."""
     oid = sid(order.get("id"))
     if not oid:
         raise Unmappable("order without id")
     rates = Rates(order, opts.tax_rates)
     coupons = ", ".join(sid(c.get("code")) for c in order.get("coupon_lines") or []) or "Discount"
-    lines: list[Line] = []
+    lines: list[Raw] = []
     for item in order.get("line_items") or []:
         qty = dec(item.get("quantity"))
         if qty <= 0:
             raise Unmappable(f"line {sid(item.get('id'))}: quantity {qty} on a sale")
         rate = rates.of(item)
-        sub, sub_tax = amount(item, "subtotal"), amount(item, "subtotal_tax")
         total, total_tax = amount(item, "total"), amount(item, "total_tax")
         if "subtotal" not in item:
             sub, sub_tax = total, total_tax
         elif "subtotal_tax" not in item:
+            sub = amount(item, "subtotal")
             sub_tax = sum(
                 (dec_or(t.get("subtotal"), ZERO) for t in item.get("taxes") or []), ZERO
             ).quantize(CENT)
-        lines.append(
-            _line(
-                "product",
-                sid(item.get("name")),
-                sub,
-                sub_tax,
-                rate,
-                sku=sid(item.get("sku")) or None,
-                quantity=qty,
-                unit_price_excl=sub / qty,
-            )
-        )
+        else:
+            sub, sub_tax = amount(item, "subtotal"), amount(item, "subtotal_tax")
+        name = sid(item.get("name"))
+        line = _line("product", name, sub, sub_tax, rate)
+        line["sku"] = sid(item.get("sku")) or None
+        line["quantity"] = qty
+        line["unit_price_excl"] = sub / qty
+        lines.append(line)
         if sub != total or sub_tax != total_tax:
             lines.append(
-                _line(
-                    "discount",
-                    f"{coupons} – {sid(item.get('name'))}",
-                    total - sub,
-                    total_tax - sub_tax,
-                    rate,
-                )
+                _line("discount", f"{coupons} – {name}", total - sub, total_tax - sub_tax, rate)
             )
     for ship in order.get("shipping_lines") or []:
         lines.append(
@@ -305,29 +300,31 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Sale:
     invoice_field = {"paid": "date_paid_gmt", "completed": "date_completed_gmt"}.get(
         opts.invoice_date, "date_created_gmt"
     )
-    number = _invoice_number(order, opts)
-    return Sale(
-        key=f"{PLATFORM}:{opts.shop}:sale:{oid}",
-        number=number,
-        order_id=oid,
-        order_reference=sid(order.get("number")) or oid,
-        order_date=parse_date(order.get("date_created_gmt") or order.get("date_created")),
-        invoice_date=parse_date(order.get(invoice_field)),
-        delivery_date=parse_date(order.get("date_completed_gmt")),
-        status=STATUSES.get(status, status or None),
-        status_raw=status or None,
-        currency=sid(order.get("currency")).upper() or "EUR",
-        customer=_customer(order, opts),
-        billing=_address(order.get("billing")),
-        shipping=_address(order.get("shipping")),
-        payment_method=_method(order),
-        source=Source(platform=PLATFORM, shop=opts.shop, raw_id=oid),
-        lines=tuple(lines),
-        totals=Totals(excl=incl - tax, tax=tax, incl=incl),
+    return validate_document(
+        {
+            "kind": "sale",
+            "key": f"{PLATFORM}:{opts.shop}:sale:{oid}",
+            "number": _invoice_number(order, opts),
+            "order_id": oid,
+            "order_reference": sid(order.get("number")) or oid,
+            "order_date": parse_date(order.get("date_created_gmt") or order.get("date_created")),
+            "invoice_date": parse_date(order.get(invoice_field)),
+            "delivery_date": parse_date(order.get("date_completed_gmt")),
+            "status": STATUSES.get(status, status or None),
+            "status_raw": status or None,
+            "currency": sid(order.get("currency")).upper() or "EUR",
+            "customer": _customer(order, opts),
+            "billing": _address(order.get("billing")),
+            "shipping": _address(order.get("shipping")),
+            "payment_method": _method(order),
+            "source": _source(opts, oid),
+            "lines": lines,
+            "totals": {"excl": incl - tax, "tax": tax, "incl": incl},
+        }
     )
 
 
-def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Options) -> Refund:
+def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Options) -> Document:
     """One ``/orders/{id}/refunds`` record with its order → a Refund (positive amounts)."""
     rid = sid(refund.get("id"))
     oid = sid(order.get("id"))
@@ -337,7 +334,7 @@ def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Option
         for group in ("line_items", "shipping_lines", "fee_lines")
         for line in order.get(group) or []
     }
-    lines: list[Line] = []
+    lines: list[Raw] = []
     groups: tuple[tuple[str, LineKind], ...] = (
         ("line_items", "product"),
         ("shipping_lines", "shipping"),
@@ -353,24 +350,19 @@ def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Option
                 or original.get("name")
                 or original.get("method_title")
             )
-            extra: dict[str, Any] = {}
-            if kind == "product":
-                extra = {
-                    "sku": sid(item.get("sku")) or None,
-                    "quantity": abs(dec_or(item.get("quantity"), Decimal(1))),
-                }
-            lines.append(
-                _line(
-                    kind,
-                    label or kind.title(),
-                    -amount(item, "total"),
-                    -amount(item, "total_tax"),
-                    rate,
-                    **extra,
-                )
+            line = _line(
+                kind,
+                label or kind.title(),
+                -amount(item, "total"),
+                -amount(item, "total_tax"),
+                rate,
             )
+            if kind == "product":
+                line["sku"] = sid(item.get("sku")) or None
+                line["quantity"] = abs(dec_or(item.get("quantity"), Decimal(1)))
+            lines.append(line)
     refunded = amount(refund, "amount")
-    unexplained = refunded - sum((line.total_excl + line.tax_amount for line in lines), ZERO)
+    unexplained = refunded - sum((line["total_incl"] for line in lines), ZERO)
     if unexplained > CENT:
         rate = rates.single()
         if rate is None:
@@ -381,55 +373,60 @@ def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Option
         lines.append(_line("product", "Refund (amount only)", excl, unexplained - excl, rate))
     if not lines:
         raise Unmappable("refund of 0 without lines")
-    tax = sum((line.tax_amount for line in lines), ZERO)
-    return Refund(
-        key=f"{PLATFORM}:{opts.shop}:refund:{rid}",
-        order_id=oid,
-        order_reference=sid(order.get("number")) or oid,
-        order_date=parse_date(order.get("date_created_gmt")),
-        refund_date=parse_date(refund.get("date_created_gmt") or refund.get("date_created")),
-        currency=sid(order.get("currency")).upper() or "EUR",
-        customer=_customer(order, opts),
-        billing=_address(order.get("billing")),
-        shipping=_address(order.get("shipping")),
-        payment_method=_method(order),
-        source=Source(platform=PLATFORM, shop=opts.shop, raw_id=rid),
-        sale_key=f"{PLATFORM}:{opts.shop}:sale:{oid}",
-        sale_number=_invoice_number(order, opts),
-        reason=sid(refund.get("reason")) or None,
-        lines=tuple(lines),
-        totals=Totals(excl=refunded - tax, tax=tax, incl=refunded),
+    tax = sum((line["tax_amount"] for line in lines), ZERO)
+    return validate_document(
+        {
+            "kind": "refund",
+            "key": f"{PLATFORM}:{opts.shop}:refund:{rid}",
+            "order_id": oid,
+            "order_reference": sid(order.get("number")) or oid,
+            "order_date": parse_date(order.get("date_created_gmt")),
+            "refund_date": parse_date(refund.get("date_created_gmt") or refund.get("date_created")),
+            "currency": sid(order.get("currency")).upper() or "EUR",
+            "customer": _customer(order, opts),
+            "billing": _address(order.get("billing")),
+            "shipping": _address(order.get("shipping")),
+            "payment_method": _method(order),
+            "source": _source(opts, rid),
+            "sale_key": f"{PLATFORM}:{opts.shop}:sale:{oid}",
+            "sale_number": _invoice_number(order, opts),
+            "reason": sid(refund.get("reason")) or None,
+            "lines": lines,
+            "totals": {"excl": refunded - tax, "tax": tax, "incl": refunded},
+        }
     )
 
 
 def map_payments(
     order: Mapping[str, Any], refunds: Sequence[Mapping[str, Any]], opts: Options
-) -> list[Payment]:
+) -> list[Document]:
     """The order's payment (when paid) and the refunds the gateway paid back."""
     oid = sid(order.get("id"))
-    method = _method(order) or PaymentMethod(code="unknown")
     common = {
+        "kind": "payment",
         "currency": sid(order.get("currency")).upper() or "EUR",
         "order_id": oid,
         "order_reference": sid(order.get("number")) or oid,
         "customer": _customer(order, opts),
         "billing": _address(order.get("billing")),
-        "method": method,
+        "method": _method(order) or {"code": "unknown"},
     }
     payments = []
     paid_on = parse_date(order.get("date_paid_gmt"))
     total = amount(order, "total")
     if paid_on and sid(order.get("status")) in PAID_STATUSES and total > 0:
         payments.append(
-            Payment(
-                key=f"{PLATFORM}:{opts.shop}:payment:{oid}",
-                id=oid,
-                payment_date=paid_on,
-                amount=total,
-                transaction_id=sid(order.get("transaction_id")) or None,
-                settles=(f"{PLATFORM}:{opts.shop}:sale:{oid}",),
-                source=Source(platform=PLATFORM, shop=opts.shop, raw_id=oid),
-                **common,
+            validate_document(
+                {
+                    **common,
+                    "key": f"{PLATFORM}:{opts.shop}:payment:{oid}",
+                    "id": oid,
+                    "payment_date": paid_on,
+                    "amount": total,
+                    "transaction_id": sid(order.get("transaction_id")) or None,
+                    "settles": (f"{PLATFORM}:{opts.shop}:sale:{oid}",),
+                    "source": _source(opts, oid),
+                }
             )
         )
     for refund in refunds:
@@ -437,17 +434,19 @@ def map_payments(
         value = amount(refund, "amount")
         if refund.get("refunded_payment") is True and value > 0:
             payments.append(
-                Payment(
-                    key=f"{PLATFORM}:{opts.shop}:payment:refund-{rid}",
-                    id=rid,
-                    payment_date=parse_date(
-                        refund.get("date_created_gmt") or refund.get("date_created")
-                    ),
-                    direction="out",
-                    amount=value,
-                    settles=(f"{PLATFORM}:{opts.shop}:refund:{rid}",),
-                    source=Source(platform=PLATFORM, shop=opts.shop, raw_id=rid),
-                    **common,
+                validate_document(
+                    {
+                        **common,
+                        "key": f"{PLATFORM}:{opts.shop}:payment:refund-{rid}",
+                        "id": rid,
+                        "payment_date": parse_date(
+                            refund.get("date_created_gmt") or refund.get("date_created")
+                        ),
+                        "direction": "out",
+                        "amount": value,
+                        "settles": (f"{PLATFORM}:{opts.shop}:refund:{rid}",),
+                        "source": _source(opts, rid),
+                    }
                 )
             )
     return payments

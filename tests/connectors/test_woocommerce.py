@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dumps import as_json
 from fakes import Fault, LoopbackServer
 from fakes.woocommerce import FakeWooCommerce
 
@@ -35,9 +36,7 @@ def dump(items) -> str:
                 json.dumps({"set_aside": item.to_json()}, ensure_ascii=False, sort_keys=True)
             )
         else:
-            out.append(
-                json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-            )
+            out.append(json.dumps(as_json(item), ensure_ascii=False))
     return "\n".join(out) + "\n"
 
 

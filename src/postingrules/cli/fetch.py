@@ -16,7 +16,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import BinaryIO
 
 import click
 
@@ -29,11 +29,7 @@ from postingrules.connectors.profile import (
     load_profile,
     parse_when,
 )
-
-
-def document_line(document: Any) -> str:
-    """One document as a JSON line (Decimals as strings, absent fields left out)."""
-    return json.dumps(document.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+from postingrules.model.structs import encode_document
 
 
 def _kinds(value: str) -> frozenset[str]:
@@ -105,7 +101,7 @@ def fetch_command(
 
     counts: Counter[str] = Counter()
     set_aside: list[SetAside] = []
-    out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
+    out: BinaryIO = output.open("wb") if output else sys.stdout.buffer
     progress = sys.stderr.isatty()
     try:
         with client:
@@ -113,7 +109,7 @@ def fetch_command(
                 if isinstance(item, SetAside):
                     set_aside.append(item)
                 else:
-                    out.write(document_line(item) + "\n")
+                    out.write(encode_document(item) + b"\n")
                     counts[item.kind] += 1
                 if progress:
                     done = sum(counts.values()) + len(set_aside)
@@ -130,6 +126,8 @@ def fetch_command(
     finally:
         if output:
             out.close()
+        else:
+            out.flush()
     if progress:
         click.echo("", err=True)
     if set_aside and output:
