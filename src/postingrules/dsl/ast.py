@@ -9,7 +9,7 @@ executable form lives apart in ``plan`` (the AST/plan split of ZEN and cel-pytho
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from decimal import Decimal
 
 
@@ -479,3 +479,30 @@ class RuleFile:
     path: str
     source: str
     statements: tuple[Statement, ...]
+
+
+def _fast_init(cls: type) -> None:
+    """Give a frozen slotted dataclass an ``__init__`` that fills its slots directly.
+
+    A frozen dataclass's own ``__init__`` calls ``object.__setattr__`` for every field (it must
+    get past the ``__setattr__`` that freezes it); calling each slot's descriptor instead is
+    ~30% faster, and a 500-row table builds ~12 000 nodes and spans.  Same signature, same
+    frozen, hashable, comparable class: only the constructor's body changes.
+    """
+    names = [f.name for f in fields(cls)]
+    assert all(f.default is MISSING and f.default_factory is MISSING for f in fields(cls)), (
+        cls
+    )  # no defaults to carry over
+    namespace = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}", namespace)  # as dataclasses does
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and _cls.__module__ == __name__ and is_dataclass(_cls):
+        _fast_init(_cls)
+del _cls
