@@ -8,7 +8,8 @@ their flags because merchants renumber them, payments hang on the order *referen
 split orders, and ``total_paid_real`` is never a payment (it is doubled in a real sample).
 
 Totals are copied as the shop reports them; the engine compares them with the lines and posts
-the rounding gap.  Anything that cannot be mapped raises :class:`Unmappable`.
+the rounding gap.  Anything that cannot be mapped raises :class:`Unmappable`.  Each document
+is built as one dict and validated once by ``validate_document`` (the msgspec mirror).
 """
 
 from __future__ import annotations
@@ -20,18 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Unmappable
-from postingrules.model.documents import (
-    Address,
-    Customer,
-    Line,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Sale,
-    Source,
-    Totals,
-)
+from postingrules.connectors.profile import Document, Raw, Unmappable
+from postingrules.model.structs import validate_document
 
 PLATFORM = "prestashop"
 ZERO = Decimal(0)
@@ -193,7 +184,7 @@ def rate_for(
     )
 
 
-def _address(lk: Lookups, address_id: Any) -> tuple[Address | None, Mapping[str, Any]]:
+def _address(lk: Lookups, address_id: Any) -> tuple[Raw | None, Mapping[str, Any]]:
     record = lk.addresses.get(sid(address_id))
     if record is None:
         return None, {}
@@ -204,21 +195,21 @@ def _address(lk: Lookups, address_id: Any) -> tuple[Address | None, Mapping[str,
         )
     name = " ".join(p for p in (sid(record.get("firstname")), sid(record.get("lastname"))) if p)
     street = ", ".join(p for p in (sid(record.get("address1")), sid(record.get("address2"))) if p)
-    address = Address(
-        country=sid(country["iso_code"]).upper(),
-        postcode=sid(record.get("postcode")) or None,
-        city=sid(record.get("city")) or None,
-        street=street or None,
-        company=sid(record.get("company")) or None,
-        name=name or None,
-    )
+    address = {
+        "country": sid(country["iso_code"]).upper(),
+        "postcode": sid(record.get("postcode")) or None,
+        "city": sid(record.get("city")) or None,
+        "street": street or None,
+        "company": sid(record.get("company")) or None,
+        "name": name or None,
+    }
     return address, record
 
 
 def _addresses(
     lk: Lookups, order: Mapping[str, Any]
-) -> tuple[Address | None, Mapping[str, Any], Address | None]:
-    """(billing address, its record, delivery address); one Address when both ids agree."""
+) -> tuple[Raw | None, Mapping[str, Any], Raw | None]:
+    """(billing address, its record, delivery address); one address when both ids agree."""
     invoice_id, delivery_id = order.get("id_address_invoice"), order.get("id_address_delivery")
     billing, record = _address(lk, invoice_id)
     if sid(delivery_id) == sid(invoice_id):
@@ -226,20 +217,18 @@ def _addresses(
     return billing, record, _address(lk, delivery_id)[0]
 
 
-def _customer(
-    lk: Lookups, order: Mapping[str, Any], invoice_address: Mapping[str, Any]
-) -> Customer:
+def _customer(lk: Lookups, order: Mapping[str, Any], invoice_address: Mapping[str, Any]) -> Raw:
     record = lk.customers.get(sid(order.get("id_customer")), {})
     guest = flag(record.get("is_guest"))
     name = " ".join(p for p in (sid(record.get("firstname")), sid(record.get("lastname"))) if p)
-    return Customer(
-        id=None if guest else sid(order.get("id_customer")) or None,
-        name=name or None,
-        company=sid(record.get("company")) or sid(invoice_address.get("company")) or None,
-        email=sid(record.get("email")) or None,
-        vat_number=sid(invoice_address.get("vat_number")) or None,
-        group=sid(record.get("id_default_group")) or None,
-    )
+    return {
+        "id": None if guest else sid(order.get("id_customer")) or None,
+        "name": name or None,
+        "company": sid(record.get("company")) or sid(invoice_address.get("company")) or None,
+        "email": sid(record.get("email")) or None,
+        "vat_number": sid(invoice_address.get("vat_number")) or None,
+        "group": sid(record.get("id_default_group")) or None,
+    }
 
 
 def _currency(lk: Lookups, currency_id: Any, conversion_rate: Any) -> tuple[str, Decimal | None]:
@@ -271,7 +260,7 @@ def _declared_rate(lk: Lookups, detail: Mapping[str, Any]) -> Decimal | None:
 
 def _product_lines(
     lk: Lookups, order: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
-) -> list[Line]:
+) -> list[Raw]:
     known = lk._rates()[0]
     lines = []
     if details:
@@ -316,20 +305,20 @@ def _line(
     unit_excl: Decimal,
     declared: Decimal | None,
     known: Sequence[Decimal],
-) -> Line:
+) -> Raw:
     if qty <= 0:
         raise Unmappable(f"line {sid(d.get('id'))}: quantity {qty} on a sale")
-    return Line(
-        kind="product",
-        label=sid(d.get("product_name")),
-        sku=sid(d.get("product_reference")) or None,
-        quantity=qty,
-        unit_price_excl=unit_excl,
-        total_excl=excl,
-        tax_rate=rate_for(excl, incl, qty, declared, known),
-        tax_amount=incl - excl,
-        total_incl=incl,
-    )
+    return {
+        "kind": "product",
+        "label": sid(d.get("product_name")),
+        "sku": sid(d.get("product_reference")) or None,
+        "quantity": qty,
+        "unit_price_excl": unit_excl,
+        "total_excl": excl,
+        "tax_rate": rate_for(excl, incl, qty, declared, known),
+        "tax_amount": incl - excl,
+        "total_incl": incl,
+    }
 
 
 def _amount_line(
@@ -339,15 +328,15 @@ def _amount_line(
     incl: Decimal,
     declared: Decimal | None,
     known: Sequence[Decimal],
-) -> Line:
-    return Line(
-        kind=kind,  # type: ignore[arg-type]
-        label=label,
-        total_excl=excl,
-        tax_rate=rate_for(abs(excl), abs(incl), Decimal(1), declared, known),
-        tax_amount=incl - excl,
-        total_incl=incl,
-    )
+) -> Raw:
+    return {
+        "kind": kind,
+        "label": label,
+        "total_excl": excl,
+        "tax_rate": rate_for(abs(excl), abs(incl), ONE, declared, known),
+        "tax_amount": incl - excl,
+        "total_incl": incl,
+    }
 
 
 def map_sale(
@@ -356,7 +345,7 @@ def map_sale(
     details: Sequence[Mapping[str, Any]] = (),
     invoices: Sequence[Mapping[str, Any]] = (),
     cart_rules: Sequence[Mapping[str, Any]] = (),
-) -> Sale:
+) -> Document:
     """One order (with its order_details, order_invoices, order_cart_rules) → a Sale."""
     oid = sid(order.get("id"))
     if not oid:
@@ -401,28 +390,34 @@ def map_sale(
     )
     state = lk.order_states.get(sid(order.get("current_state")))
     excl, incl = money(order, "total_paid_tax_excl"), money(order, "total_paid_tax_incl")
-    return Sale(
-        key=f"{PLATFORM}:{lk.shop}:sale:{oid}",
-        number=number,
-        order_id=oid,
-        order_reference=sid(order.get("reference")) or None,
-        order_date=parse_date(order.get("date_add")),
-        invoice_date=parse_date(invoice.get("date_add") if invoice else order.get("invoice_date")),
-        delivery_date=parse_date(order.get("delivery_date")),
-        status=status_of(state),
-        status_raw=_state_name(state),
-        currency=currency,
-        exchange_rate=exchange,
-        customer=_customer(lk, order, billing_record),
-        billing=billing,
-        shipping=shipping,
-        payment_method=PaymentMethod(
-            code=method_code(sid(order.get("module")), sid(order.get("payment"))),
-            label=sid(order.get("payment")) or None,
-        ),
-        source=Source(platform=PLATFORM, shop=lk.shop, raw_id=oid),
-        lines=tuple(lines),
-        totals=Totals(excl=excl, tax=incl - excl, incl=incl),
+    payment = sid(order.get("payment"))
+    return validate_document(
+        {
+            "kind": "sale",
+            "key": f"{PLATFORM}:{lk.shop}:sale:{oid}",
+            "number": number,
+            "order_id": oid,
+            "order_reference": sid(order.get("reference")) or None,
+            "order_date": parse_date(order.get("date_add")),
+            "invoice_date": parse_date(
+                invoice.get("date_add") if invoice else order.get("invoice_date")
+            ),
+            "delivery_date": parse_date(order.get("delivery_date")),
+            "status": status_of(state),
+            "status_raw": _state_name(state),
+            "currency": currency,
+            "exchange_rate": exchange,
+            "customer": _customer(lk, order, billing_record),
+            "billing": billing,
+            "shipping": shipping,
+            "payment_method": {
+                "code": method_code(sid(order.get("module")), payment),
+                "label": payment or None,
+            },
+            "source": {"platform": PLATFORM, "shop": lk.shop, "raw_id": oid},
+            "lines": lines,
+            "totals": {"excl": excl, "tax": incl - excl, "incl": incl},
+        }
     )
 
 
@@ -441,11 +436,11 @@ def map_refund(
     order: Mapping[str, Any],
     details_by_id: Mapping[str, Mapping[str, Any]],
     invoices: Sequence[Mapping[str, Any]] = (),
-) -> Refund:
+) -> Document:
     """One order_slip (credit slip) with its order and the order's details → a Refund."""
     slip_id = sid(slip.get("id"))
     known = lk._rates()[0]
-    lines: list[Line] = []
+    lines: list[Raw] = []
     for item in (slip.get("associations") or {}).get("order_slip_details") or []:
         detail = details_by_id.get(sid(item.get("id_order_detail")))
         if detail is None:
@@ -455,16 +450,16 @@ def map_refund(
         qty = dec(item.get("product_quantity"))
         excl, incl = money(item, "amount_tax_excl"), money(item, "amount_tax_incl")
         lines.append(
-            Line(
-                kind="product",
-                label=sid(detail.get("product_name")),
-                sku=sid(detail.get("product_reference")) or None,
-                quantity=qty,
-                total_excl=excl,
-                tax_rate=rate_for(excl, incl, qty, _declared_rate(lk, detail), known),
-                tax_amount=incl - excl,
-                total_incl=incl,
-            )
+            {
+                "kind": "product",
+                "label": sid(detail.get("product_name")),
+                "sku": sid(detail.get("product_reference")) or None,
+                "quantity": qty,
+                "total_excl": excl,
+                "tax_rate": rate_for(excl, incl, qty, _declared_rate(lk, detail), known),
+                "tax_amount": incl - excl,
+                "total_incl": incl,
+            }
         )
     prod_excl, prod_incl = (
         money(slip, "total_products_tax_excl"),
@@ -490,31 +485,34 @@ def map_refund(
     oid = sid(slip.get("id_order"))
     invoice = min(invoices, key=lambda i: dec_or(i.get("id"), ZERO)) if invoices else None
     excl, incl = prod_excl + ship_excl, prod_incl + ship_incl
-    return Refund(
-        key=f"{PLATFORM}:{lk.shop}:refund:{slip_id}",
-        number=_number(lk.slip_prefix, slip_id),
-        order_id=oid,
-        order_reference=sid(order.get("reference")) or None,
-        order_date=parse_date(order.get("date_add")),
-        refund_date=parse_date(slip.get("date_add")),
-        currency=currency,
-        exchange_rate=exchange,
-        customer=_customer(lk, order, billing_record),
-        billing=billing,
-        shipping=shipping,
-        source=Source(platform=PLATFORM, shop=lk.shop, raw_id=slip_id),
-        sale_key=f"{PLATFORM}:{lk.shop}:sale:{oid}",
-        sale_number=_number(
-            lk.invoice_prefix, invoice.get("number") if invoice else order.get("invoice_number")
-        ),
-        lines=tuple(lines),
-        totals=Totals(excl=excl, tax=incl - excl, incl=incl),
+    return validate_document(
+        {
+            "kind": "refund",
+            "key": f"{PLATFORM}:{lk.shop}:refund:{slip_id}",
+            "number": _number(lk.slip_prefix, slip_id),
+            "order_id": oid,
+            "order_reference": sid(order.get("reference")) or None,
+            "order_date": parse_date(order.get("date_add")),
+            "refund_date": parse_date(slip.get("date_add")),
+            "currency": currency,
+            "exchange_rate": exchange,
+            "customer": _customer(lk, order, billing_record),
+            "billing": billing,
+            "shipping": shipping,
+            "source": {"platform": PLATFORM, "shop": lk.shop, "raw_id": slip_id},
+            "sale_key": f"{PLATFORM}:{lk.shop}:sale:{oid}",
+            "sale_number": _number(
+                lk.invoice_prefix, invoice.get("number") if invoice else order.get("invoice_number")
+            ),
+            "lines": lines,
+            "totals": {"excl": excl, "tax": incl - excl, "incl": incl},
+        }
     )
 
 
 def map_payment(
     lk: Lookups, payment: Mapping[str, Any], orders: Iterable[Mapping[str, Any]]
-) -> Payment:
+) -> Document:
     """One order_payments record and the orders sharing its reference → a Payment."""
     pid = sid(payment.get("id"))
     amount = money(payment, "amount")
@@ -525,28 +523,31 @@ def map_payment(
     when = parse_date(payment.get("date_add"))
     if when is None:
         raise Unmappable("payment without date_add")
-    billing: Address | None = None
-    customer = Customer()
+    billing: Raw | None = None
+    customer: Raw = {}
     if linked:
         billing, billing_record = _address(lk, linked[0].get("id_address_invoice"))
         customer = _customer(lk, linked[0], billing_record)
     label = sid(payment.get("payment_method"))
-    return Payment(
-        key=f"{PLATFORM}:{lk.shop}:payment:{pid}",
-        id=pid,
-        payment_date=when,
-        method=PaymentMethod(code=method_code(label), label=label or None),
-        direction="out" if amount < 0 else "in",
-        amount=abs(amount),
-        transaction_id=sid(payment.get("transaction_id")) or None,
-        currency=currency,
-        exchange_rate=exchange,
-        order_id=sid(linked[0].get("id")) if len(linked) == 1 else None,
-        order_reference=sid(payment.get("order_reference")) or None,
-        settles=tuple(f"{PLATFORM}:{lk.shop}:sale:{sid(o.get('id'))}" for o in linked),
-        customer=customer,
-        billing=billing,
-        source=Source(platform=PLATFORM, shop=lk.shop, raw_id=pid),
+    return validate_document(
+        {
+            "kind": "payment",
+            "key": f"{PLATFORM}:{lk.shop}:payment:{pid}",
+            "id": pid,
+            "payment_date": when,
+            "method": {"code": method_code(label), "label": label or None},
+            "direction": "out" if amount < 0 else "in",
+            "amount": abs(amount),
+            "transaction_id": sid(payment.get("transaction_id")) or None,
+            "currency": currency,
+            "exchange_rate": exchange,
+            "order_id": sid(linked[0].get("id")) if len(linked) == 1 else None,
+            "order_reference": sid(payment.get("order_reference")) or None,
+            "settles": tuple(f"{PLATFORM}:{lk.shop}:sale:{sid(o.get('id'))}" for o in linked),
+            "customer": customer,
+            "billing": billing,
+            "source": {"platform": PLATFORM, "shop": lk.shop, "raw_id": pid},
+        }
     )
 
 

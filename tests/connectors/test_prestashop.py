@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dumps import as_json
 from fakes import Fault, LoopbackServer
 from fakes.prestashop import FakePrestaShop
 
@@ -29,9 +30,7 @@ def dump(items) -> str:
                 json.dumps({"set_aside": item.to_json()}, ensure_ascii=False, sort_keys=True)
             )
         else:
-            out.append(
-                json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-            )
+            out.append(json.dumps(as_json(item), ensure_ascii=False))
     return "\n".join(out) + "\n"
 
 
@@ -122,8 +121,11 @@ def test_ps8_marketplace_order(shops_dir, snapshot):
     sale = map_sale(lk, raw["order"])
     assert sale.payment_method.label == "Amazon - FR"
     assert [line.tax_rate for line in sale.lines] == [Decimal(20), Decimal(20)]
-    assert sale.totals == sale.totals.model_copy(
-        update={"excl": Decimal("16.86"), "tax": Decimal("3.37"), "incl": Decimal("20.23")}
+    totals = sale.totals
+    assert (totals.excl, totals.tax, totals.incl) == (
+        Decimal("16.86"),
+        Decimal("3.37"),
+        Decimal("20.23"),
     )
     # Lines: 9.775 excl (3 dp in the shop) + 7.08 shipping = 16.855 vs the shop's 16.86:
     # the half-cent gap is carried, not hidden; incl reconciles exactly.
