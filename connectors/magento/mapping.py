@@ -26,7 +26,8 @@ Traps handled here (see ``shared/reference/shops/API-NOTES.md`` §3):
   rounding gap between them and the lines.
 
 A payload that cannot be mapped raises :class:`Unmappable`; :func:`map_batch` turns it
-into a :class:`SetAside` value so one bad invoice never stops a fetch.
+into a :class:`SetAside` value so one bad invoice never stops a fetch.  Each document is
+built as one dict and validated once by ``validate_document`` (the msgspec mirror).
 """
 
 from __future__ import annotations
@@ -40,19 +41,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
-from postingrules.model.documents import (
-    Address,
-    Customer,
-    Document,
-    Line,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Sale,
-    Source,
-    Totals,
-)
+from postingrules.connectors.profile import Document, Raw, SetAside, Unmappable, set_aside_reason
+from postingrules.model.structs import validate_document
 
 PLATFORM = "magento"
 ZERO = Decimal(0)
@@ -122,23 +112,23 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _address(raw: Payload | None) -> Address | None:
+def _address(raw: Payload | None) -> Raw | None:
     if not raw or not raw.get("country_id"):
         return None
     street = raw.get("street") or []
     name = " ".join(p for p in (_text(raw.get("firstname")), _text(raw.get("lastname"))) if p)
-    return Address(
-        country=str(raw["country_id"]).upper(),
-        postcode=_text(raw.get("postcode")),
-        city=_text(raw.get("city")),
-        region=_text(raw.get("region_code")),
-        street=", ".join(str(s) for s in street if s) or None,
-        company=_text(raw.get("company")),
-        name=name or None,
-    )
+    return {
+        "country": str(raw["country_id"]).upper(),
+        "postcode": _text(raw.get("postcode")),
+        "city": _text(raw.get("city")),
+        "region": _text(raw.get("region_code")),
+        "street": ", ".join(str(s) for s in street if s) or None,
+        "company": _text(raw.get("company")),
+        "name": name or None,
+    }
 
 
-def _shipping_address(order: Payload) -> Address | None:
+def _shipping_address(order: Payload) -> Raw | None:
     assignments = (order.get("extension_attributes") or {}).get("shipping_assignments") or []
     for assignment in assignments:
         address = ((assignment or {}).get("shipping") or {}).get("address")
@@ -147,31 +137,31 @@ def _shipping_address(order: Payload) -> Address | None:
     return None
 
 
-def _customer(order: Payload) -> Customer:
+def _customer(order: Payload) -> Raw:
     billing = order.get("billing_address") or {}
     guest = bool(order.get("customer_is_guest"))
     first = _text(order.get("customer_firstname")) or _text(billing.get("firstname"))
     last = _text(order.get("customer_lastname")) or _text(billing.get("lastname"))
     name = " ".join(p for p in (first, last) if p)
     group = order.get("customer_group_id")
-    return Customer(
-        id=None if guest or order.get("customer_id") is None else str(order["customer_id"]),
-        name=name or None,
-        company=_text(billing.get("company")),
-        email=_text(order.get("customer_email")),
-        vat_number=_text(order.get("customer_taxvat")) or _text(billing.get("vat_id")),
-        group=None if group is None else str(group),
-    )
+    return {
+        "id": None if guest or order.get("customer_id") is None else str(order["customer_id"]),
+        "name": name or None,
+        "company": _text(billing.get("company")),
+        "email": _text(order.get("customer_email")),
+        "vat_number": _text(order.get("customer_taxvat")) or _text(billing.get("vat_id")),
+        "group": None if group is None else str(group),
+    }
 
 
-def _payment_method(order: Payload) -> PaymentMethod | None:
+def _payment_method(order: Payload) -> Raw | None:
     payment = order.get("payment") or {}
     code = _text(payment.get("method"))
     if code is None:
         return None
     info = payment.get("additional_information") or []
     label = _text(info[0]) if info else None
-    return PaymentMethod(code=PAYMENT_CODES.get(code, code), label=label or code)
+    return {"code": PAYMENT_CODES.get(code, code), "label": label or code}
 
 
 def _exchange_rate(doc: Payload, ctx: Context) -> Decimal | None:
@@ -230,84 +220,83 @@ def _shipping_rate(order: Payload, net: Decimal, tax: Decimal) -> Decimal:
 # --------------------------------------------------------------------------- lines
 
 
-def _has_amounts(item: Payload) -> bool:
-    return any(_amount(item, f) != 0 for f in ("row_total", "tax_amount", "discount_amount"))
-
-
-def _skip_item(item: Payload, order_item: Payload, order_items: Mapping[Any, Payload]) -> bool:
-    """True for rows that would double count: configurable children, priced-children bundles."""
+def _configurable_child(order_item: Payload, order_items: Mapping[Any, Payload]) -> bool:
+    """True for the child row of a configurable product: its parent carries the amounts."""
     parent_id = order_item.get("parent_item_id")
-    if parent_id is not None:
-        parent = order_items.get(parent_id) or order_item.get("parent_item") or {}
-        if parent.get("product_type") == "configurable":
-            return True
-    # A dynamic bundle parent has no row of its own (its children carry the amounts); a
-    # configurable child without parent_item_id has a zero row: both have nothing to post.
-    return not _has_amounts(item)
+    if parent_id is None:
+        return False
+    parent = order_items.get(parent_id) or order_item.get("parent_item") or {}
+    return parent.get("product_type") == "configurable"
 
 
-def _net_row(item: Payload, qty: Decimal) -> tuple[Decimal, Decimal]:
-    """(line total excl. tax after the item's discount, the discount) of an item row."""
-    row = _amount(item, "row_total")
-    discount = _amount(item, "discount_amount")
-    compensation = _amount(item, "discount_tax_compensation_amount")
-    gross = _amount(item, "price") * qty
+def _net_row(row: Decimal, discount: Decimal, compensation: Decimal, gross: Decimal) -> Decimal:
+    """The line total excl. tax after the item's discount (``gross`` = price × quantity)."""
     if discount != 0 and abs(row - gross) > CENT and abs(row + discount - gross) <= CENT:
-        return row, discount  # row already net of the discount (seen in recorded data)
-    return row - discount + compensation, discount
+        return row  # row already net of the discount (seen in recorded data)
+    return row - discount + compensation
 
 
 def _product_lines(
     order: Payload, items: Iterable[Payload], qty_field: str
-) -> tuple[list[Line], Decimal]:
-    """Lines for the items that carry amounts, and the sum of their discounts."""
+) -> tuple[list[Raw], Decimal]:
+    """Lines for the items that carry amounts, and the sum of their discounts.
+
+    Rows that would double count are skipped: configurable children, and rows without any
+    amount (a dynamic bundle parent, whose children carry the amounts, or a configurable
+    child without ``parent_item_id``).  Each amount of a row is read once."""
     order_items = {i.get("item_id"): i for i in order.get("items") or []}
-    lines: list[Line] = []
+    lines: list[Raw] = []
     discounts = ZERO
     for item in items:
         order_item = order_items.get(item.get("order_item_id"), item)
-        if _skip_item(item, order_item, order_items):
+        if _configurable_child(order_item, order_items):
+            continue
+        row = _amount(item, "row_total")
+        tax = _amount(item, "tax_amount")
+        discount = _amount(item, "discount_amount")
+        if not (row or tax or discount):
             continue
         qty = _amount(item, qty_field)
         if qty < 0:
             raise Unmappable(f"item {item.get('order_item_id')}: negative quantity {qty}")
-        net, discount = _net_row(item, qty)
+        price = _amount(item, "price")
+        compensation = _amount(item, "discount_tax_compensation_amount")
+        net = _net_row(row, discount, compensation, price * qty)
         discounts += discount
-        tax = _amount(item, "tax_amount")
         raw_id = item.get("order_item_id", item.get("item_id"))
         lines.append(
-            Line(
-                kind="product",
-                label=str(item.get("name") or order_item.get("name") or ""),
-                sku=_text(item.get("sku")),
-                quantity=qty,
-                unit_price_excl=_amount(item, "price"),
-                total_excl=net,
-                tax_rate=_item_rate(order_item, tax, raw_id),
-                tax_amount=tax,
-                total_incl=net + tax,
-            )
+            {
+                "kind": "product",
+                "label": str(item.get("name") or order_item.get("name") or ""),
+                "sku": _text(item.get("sku")),
+                "quantity": qty,
+                "unit_price_excl": price,
+                "total_excl": net,
+                "tax_rate": _item_rate(order_item, tax, raw_id),
+                "tax_amount": tax,
+                "total_incl": net + tax,
+            }
         )
     return lines, discounts
 
 
-def _shipping_line(doc: Payload, order: Payload, shipping_discount: Decimal) -> Line | None:
+def _shipping_line(doc: Payload, order: Payload, shipping_discount: Decimal) -> Raw | None:
     amount = _amount(doc, "shipping_amount")
     tax = _amount(doc, "shipping_tax_amount")
     if amount == 0 and tax == 0:
         return None
     net = amount - shipping_discount
-    return Line(
-        kind="shipping",
-        label=str(order.get("shipping_description") or "Shipping"),
-        total_excl=net,
-        tax_rate=_shipping_rate(order, net, tax),
-        tax_amount=tax,
-        total_incl=net + tax,
-    )
+    return {
+        "kind": "shipping",
+        "label": str(order.get("shipping_description") or "Shipping"),
+        "total_excl": net,
+        "tax_rate": _shipping_rate(order, net, tax),
+        "tax_amount": tax,
+        "total_incl": net + tax,
+    }
 
 
-def _lines(doc: Payload, order: Payload, qty_field: str) -> list[Line]:
+def _lines(doc: Payload, order: Payload, qty_field: str) -> list[Raw]:
     lines, item_discounts = _product_lines(order, doc.get("items") or [], qty_field)
     if "shipping_discount_amount" in doc:
         shipping_discount = _amount(doc, "shipping_discount_amount")
@@ -319,13 +308,17 @@ def _lines(doc: Payload, order: Payload, qty_field: str) -> list[Line]:
     return lines
 
 
-def _totals(doc: Payload, paid: Decimal | None) -> Totals:
+def _totals(doc: Payload, paid: Decimal | None) -> Raw:
     incl = _amount(doc, "grand_total")
     tax = _amount(doc, "tax_amount")
-    return Totals(excl=incl - tax, tax=tax, incl=incl, paid=paid)
+    return {"excl": incl - tax, "tax": tax, "incl": incl, "paid": paid}
 
 
-def _commercial(doc: Payload, order: Payload, ctx: Context) -> dict[str, Any]:
+def _source(ctx: Context, raw_id: Any) -> Raw:
+    return {"platform": PLATFORM, "shop": ctx.shop, "raw_id": str(raw_id)}
+
+
+def _commercial(doc: Payload, order: Payload, ctx: Context) -> Raw:
     return {
         "order_id": str(order.get("entity_id", doc.get("order_id", ""))) or None,
         "order_reference": _text(order.get("increment_id")),
@@ -342,43 +335,49 @@ def _commercial(doc: Payload, order: Payload, ctx: Context) -> dict[str, Any]:
 # --------------------------------------------------------------------------- documents
 
 
-def map_invoice(invoice: Payload, order: Payload, ctx: Context) -> Sale:
+def map_invoice(invoice: Payload, order: Payload, ctx: Context) -> Document:
     """An invoice (with its order for context) → a :class:`Sale`."""
     if invoice.get("order_id") is not None and order.get("entity_id") != invoice["order_id"]:
         raise Unmappable(f"order {order.get('entity_id')} is not the invoice's order")
     state = invoice.get("state")
     grand_total = _amount(invoice, "grand_total")
-    return Sale(
-        key=_key(ctx, "sale", invoice["entity_id"]),
-        number=_text(invoice.get("increment_id")),
-        invoice_date=_date(invoice.get("created_at")),
-        status=INVOICE_STATES.get(state) if isinstance(state, int) else None,
-        status_raw=None if state is None else f"invoice state {state}",
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=str(invoice["entity_id"])),
-        lines=tuple(_lines(invoice, order, "qty")),
-        totals=_totals(invoice, grand_total if state == 2 else None),
-        **_commercial(invoice, order, ctx),
+    return validate_document(
+        {
+            "kind": "sale",
+            "key": _key(ctx, "sale", invoice["entity_id"]),
+            "number": _text(invoice.get("increment_id")),
+            "invoice_date": _date(invoice.get("created_at")),
+            "status": INVOICE_STATES.get(state) if isinstance(state, int) else None,
+            "status_raw": None if state is None else f"invoice state {state}",
+            "source": _source(ctx, invoice["entity_id"]),
+            "lines": _lines(invoice, order, "qty"),
+            "totals": _totals(invoice, grand_total if state == 2 else None),
+            **_commercial(invoice, order, ctx),
+        }
     )
 
 
-def map_order(order: Payload, ctx: Context) -> Sale:
+def map_order(order: Payload, ctx: Context) -> Document:
     """An order as a sale, for shops that do not invoice (numbered with the order number)."""
-    return Sale(
-        key=_key(ctx, "sale", f"order-{order['entity_id']}"),
-        number=_text(order.get("increment_id")),
-        invoice_date=_date(order.get("created_at")),
-        status=_text(order.get("state")),
-        status_raw=_text(order.get("status")),
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=str(order["entity_id"])),
-        lines=tuple(_lines(order, order, "qty_ordered")),
-        totals=_totals(order, _amount(order, "total_paid")),
-        **_commercial(order, order, ctx),
+    return validate_document(
+        {
+            "kind": "sale",
+            "key": _key(ctx, "sale", f"order-{order['entity_id']}"),
+            "number": _text(order.get("increment_id")),
+            "invoice_date": _date(order.get("created_at")),
+            "status": _text(order.get("state")),
+            "status_raw": _text(order.get("status")),
+            "source": _source(ctx, order["entity_id"]),
+            "lines": _lines(order, order, "qty_ordered"),
+            "totals": _totals(order, _amount(order, "total_paid")),
+            **_commercial(order, order, ctx),
+        }
     )
 
 
 def map_creditmemo(
     memo: Payload, order: Payload, ctx: Context, invoice_number: str | None = None
-) -> Refund:
+) -> Document:
     """A credit memo → a :class:`Refund` (items, shipping, adjustments; positive amounts).
 
     ``adjustment_positive`` (an extra amount refunded) and ``adjustment_negative`` (a fee
@@ -395,72 +394,77 @@ def map_creditmemo(
         if value != 0:
             amount = value * sign
             lines.append(
-                Line(
-                    kind="fee",
-                    label=label,
-                    total_excl=amount,
-                    tax_rate=ZERO,
-                    tax_amount=ZERO,
-                    total_incl=amount,
-                )
+                {
+                    "kind": "fee",
+                    "label": label,
+                    "total_excl": amount,
+                    "tax_rate": ZERO,
+                    "tax_amount": ZERO,
+                    "total_incl": amount,
+                }
             )
     if not lines:
         raise Unmappable("credit memo without items, shipping or adjustment")
     state = memo.get("state")
     comments = [c.get("comment") for c in memo.get("comments") or [] if c.get("comment")]
     invoice_id = memo.get("invoice_id")
-    return Refund(
-        key=_key(ctx, "refund", memo["entity_id"]),
-        number=_text(memo.get("increment_id")),
-        refund_date=_date(memo.get("created_at")),
-        status=CREDITMEMO_STATES.get(state) if isinstance(state, int) else None,
-        status_raw=None if state is None else f"creditmemo state {state}",
-        sale_key=_key(ctx, "sale", invoice_id) if invoice_id else None,
-        sale_number=invoice_number,
-        reason=_text(comments[0]) if comments else None,
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=str(memo["entity_id"])),
-        lines=tuple(lines),
-        totals=_totals(memo, None),
-        **_commercial(memo, order, ctx),
+    return validate_document(
+        {
+            "kind": "refund",
+            "key": _key(ctx, "refund", memo["entity_id"]),
+            "number": _text(memo.get("increment_id")),
+            "refund_date": _date(memo.get("created_at")),
+            "status": CREDITMEMO_STATES.get(state) if isinstance(state, int) else None,
+            "status_raw": None if state is None else f"creditmemo state {state}",
+            "sale_key": _key(ctx, "sale", invoice_id) if invoice_id else None,
+            "sale_number": invoice_number,
+            "reason": _text(comments[0]) if comments else None,
+            "source": _source(ctx, memo["entity_id"]),
+            "lines": lines,
+            "totals": _totals(memo, None),
+            **_commercial(memo, order, ctx),
+        }
     )
 
 
 def _payment(
     doc: Payload, order: Payload, ctx: Context, kind: str, direction: str, settles: str
-) -> Payment | None:
+) -> Document | None:
     amount = _amount(doc, "grand_total")
     if amount <= 0:
         return None
-    method = _payment_method(order) or PaymentMethod(code="unknown")
     raw_id = doc["entity_id"]
-    return Payment(
-        key=_key(ctx, "payment", f"{kind}-{raw_id}"),
-        id=f"{kind}-{raw_id}",
-        payment_date=_date(doc.get("created_at")) or _date(order.get("created_at")),
-        method=method,
-        direction=direction,
-        amount=amount,
-        transaction_id=_text(doc.get("transaction_id"))
-        or _text((order.get("payment") or {}).get("last_trans_id")),
-        currency=str(doc.get("order_currency_code") or order.get("order_currency_code")),
-        exchange_rate=_exchange_rate(doc, ctx),
-        order_id=str(order.get("entity_id")),
-        order_reference=_text(order.get("increment_id")),
-        settles=(settles,),
-        customer=_customer(order),
-        billing=_address(order.get("billing_address")),
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=str(raw_id)),
+    return validate_document(
+        {
+            "kind": "payment",
+            "key": _key(ctx, "payment", f"{kind}-{raw_id}"),
+            "id": f"{kind}-{raw_id}",
+            "payment_date": _date(doc.get("created_at")) or _date(order.get("created_at")),
+            "method": _payment_method(order) or {"code": "unknown"},
+            "direction": direction,
+            "amount": amount,
+            "transaction_id": _text(doc.get("transaction_id"))
+            or _text((order.get("payment") or {}).get("last_trans_id")),
+            "currency": str(doc.get("order_currency_code") or order.get("order_currency_code")),
+            "exchange_rate": _exchange_rate(doc, ctx),
+            "order_id": str(order.get("entity_id")),
+            "order_reference": _text(order.get("increment_id")),
+            "settles": (settles,),
+            "customer": _customer(order),
+            "billing": _address(order.get("billing_address")),
+            "source": _source(ctx, raw_id),
+        }
     )
 
 
-def invoice_payment(invoice: Payload, order: Payload, ctx: Context) -> Payment | None:
+def invoice_payment(invoice: Payload, order: Payload, ctx: Context) -> Document | None:
     """Money received for a *paid* invoice (state 2); ``None`` for open or zero invoices."""
     if invoice.get("state") != 2:
         return None
     return _payment(invoice, order, ctx, "invoice", "in", _key(ctx, "sale", invoice["entity_id"]))
 
 
-def creditmemo_payment(memo: Payload, order: Payload, ctx: Context) -> Payment | None:
+def creditmemo_payment(memo: Payload, order: Payload, ctx: Context) -> Document | None:
     """Money paid back for a *refunded* credit memo (state 2), direction ``out``."""
     if memo.get("state") != 2:
         return None
