@@ -25,6 +25,9 @@ Decisions (API-NOTES.md §4):
   from its lines (as in Shopify's own documentation sample) the document carries the gap;
 * payments are successful ``SALE``/``CAPTURE`` transactions (in) and ``REFUND`` ones (out);
   authorisations and voids move no money.
+
+Each document is built as one dict and validated once by ``validate_document`` (the msgspec
+mirror of the model).
 """
 
 from __future__ import annotations
@@ -38,19 +41,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
-from postingrules.model.documents import (
-    Address,
-    Customer,
-    Document,
-    Line,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Sale,
-    Source,
-    Totals,
-)
+from postingrules.connectors.profile import Document, Raw, SetAside, Unmappable, set_aside_reason
+from postingrules.model.structs import validate_document
 
 PLATFORM = "shopify"
 ZERO = Decimal(0)
@@ -170,19 +162,19 @@ def _clean_rate(rate: Decimal) -> Decimal:
     return rate.normalize()
 
 
-def _address(raw: Node | None) -> Address | None:
+def _address(raw: Node | None) -> Raw | None:
     if not raw or not raw.get("countryCodeV2"):
         return None
     street = ", ".join(s for s in (_text(raw.get("address1")), _text(raw.get("address2"))) if s)
-    return Address(
-        country=str(raw["countryCodeV2"]).upper(),
-        postcode=_text(raw.get("zip")),
-        city=_text(raw.get("city")),
-        region=_text(raw.get("provinceCode")),
-        street=street or None,
-        company=_text(raw.get("company")),
-        name=_text(raw.get("name")),
-    )
+    return {
+        "country": str(raw["countryCodeV2"]).upper(),
+        "postcode": _text(raw.get("zip")),
+        "city": _text(raw.get("city")),
+        "region": _text(raw.get("provinceCode")),
+        "street": street or None,
+        "company": _text(raw.get("company")),
+        "name": _text(raw.get("name")),
+    }
 
 
 def _vat_number(order: Node, ctx: Context) -> str | None:
@@ -197,25 +189,25 @@ def _vat_number(order: Node, ctx: Context) -> str | None:
     return None
 
 
-def _customer(order: Node, ctx: Context) -> Customer:
+def _customer(order: Node, ctx: Context) -> Raw:
     raw = order.get("customer") or {}
     billing = order.get("billingAddress") or {}
     entity = order.get("purchasingEntity") or {}
     company = _text((entity.get("company") or {}).get("name")) or _text(billing.get("company"))
     name = " ".join(p for p in (_text(raw.get("firstName")), _text(raw.get("lastName"))) if p)
-    return Customer(
-        id=_legacy_id(raw) if raw.get("id") else None,
-        name=name or _text(billing.get("name")),
-        company=company,
-        email=_text(raw.get("email")) or _text(order.get("email")),
-        vat_number=_vat_number(order, ctx),
-        group="B2B" if entity.get("company") else None,
-    )
+    return {
+        "id": _legacy_id(raw) if raw.get("id") else None,
+        "name": name or _text(billing.get("name")),
+        "company": company,
+        "email": _text(raw.get("email")) or _text(order.get("email")),
+        "vat_number": _vat_number(order, ctx),
+        "group": "B2B" if entity.get("company") else None,
+    }
 
 
-def _method(gateway: Any) -> PaymentMethod:
+def _method(gateway: Any) -> Raw:
     label = _text(gateway) or "unknown"
-    return PaymentMethod(code=GATEWAY_CODES.get(label.lower(), label.lower()), label=label)
+    return {"code": GATEWAY_CODES.get(label.lower(), label.lower()), "label": label}
 
 
 def _exchange_rate(order: Node, ctx: Context) -> Decimal | None:
@@ -240,7 +232,22 @@ def _key(ctx: Context, kind: str, raw_id: str) -> str:
 # --------------------------------------------------------------------------- sale
 
 
-def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Line:
+def _source(ctx: Context, raw_id: str) -> Raw:
+    return {"platform": PLATFORM, "shop": ctx.shop, "raw_id": raw_id}
+
+
+def _line(kind: str, label: str, excl: Decimal, rate: Decimal, tax: Decimal) -> Raw:
+    return {
+        "kind": kind,
+        "label": label,
+        "total_excl": excl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total_incl": excl + tax,
+    }
+
+
+def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     quantity = dec(item.get("quantity", 0))
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
@@ -255,20 +262,14 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Line:
     tax, rate = _tax(_nodes(item.get("taxLines")), ctx)
     after_discount = unit * quantity - discount
     excl = after_discount - tax if taxes_included else after_discount
-    return Line(
-        kind="product",
-        label=str(item.get("name") or ""),
-        sku=_text(item.get("sku")),
-        quantity=quantity,
-        unit_price_excl=None if taxes_included else unit,
-        total_excl=excl,
-        tax_rate=rate,
-        tax_amount=tax,
-        total_incl=excl + tax,
-    )
+    line = _line("product", str(item.get("name") or ""), excl, rate, tax)
+    line["sku"] = _text(item.get("sku"))
+    line["quantity"] = quantity
+    line["unit_price_excl"] = None if taxes_included else unit
+    return line
 
 
-def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Line | None:
+def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None:
     price = _money(line.get("originalPriceSet"), ctx, "shipping price")
     discount = sum(
         (
@@ -282,14 +283,7 @@ def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Line | Non
         return None
     after_discount = price - discount
     excl = after_discount - tax if taxes_included else after_discount
-    return Line(
-        kind="shipping",
-        label=str(line.get("title") or "Shipping"),
-        total_excl=excl,
-        tax_rate=rate,
-        tax_amount=tax,
-        total_incl=excl + tax,
-    )
+    return _line("shipping", str(line.get("title") or "Shipping"), excl, rate, tax)
 
 
 def _paid(order: Node, ctx: Context) -> Decimal:
@@ -323,8 +317,9 @@ def _common(order: Node, ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_sale(order: Node, ctx: Context) -> Sale:
-    """The original order as a :class:`Sale` (number = the order name, e.g. ``#1001``)."""
+def map_sale(order: Node, ctx: Context, common: Raw | None = None) -> Document:
+    """The original order as a :class:`Sale` (number = the order name, e.g. ``#1001``);
+    ``common`` is :func:`_common` of the order when the caller already has it."""
     taxes_included = bool(order.get("taxesIncluded"))
     lines = [_item_line(i, taxes_included, ctx) for i in _nodes(order.get("lineItems"))]
     for shipping in _nodes(order.get("shippingLines")):
@@ -336,28 +331,31 @@ def map_sale(order: Node, ctx: Context) -> Sale:
     incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
     tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
     status = str(order.get("displayFinancialStatus") or "").upper()
-    return Sale(
-        key=_key(ctx, "sale", _legacy_id(order)),
-        number=_text(order.get("name")),
-        invoice_date=_date(order.get("processedAt") or order.get("createdAt")),
-        status="cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
-        status_raw=status.lower() or None,
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=_legacy_id(order)),
-        lines=tuple(lines),
-        totals=Totals(excl=incl - tax, tax=tax, incl=incl, paid=_paid(order, ctx)),
-        **_common(order, ctx),
+    return validate_document(
+        {
+            "kind": "sale",
+            "key": _key(ctx, "sale", _legacy_id(order)),
+            "number": _text(order.get("name")),
+            "invoice_date": _date(order.get("processedAt") or order.get("createdAt")),
+            "status": "cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
+            "status_raw": status.lower() or None,
+            "source": _source(ctx, _legacy_id(order)),
+            "lines": lines,
+            "totals": {"excl": incl - tax, "tax": tax, "incl": incl, "paid": _paid(order, ctx)},
+            **(common or _common(order, ctx)),
+        }
     )
 
 
 # --------------------------------------------------------------------------- refunds
 
 
-def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Line]:
+def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
     taxes_included = bool(order.get("taxesIncluded"))
     rates = {}
     for item in _nodes(order.get("lineItems")):
         rates[item.get("id")] = _tax(_nodes(item.get("taxLines")), ctx)[1]
-    lines: list[Line] = []
+    lines: list[Raw] = []
     for rli in _nodes(refund.get("refundLineItems")):
         item = rli.get("lineItem") or {}
         quantity = dec(rli.get("quantity", 0))
@@ -372,34 +370,18 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Line]:
             raise Unmappable(
                 f"refunded line item {item.get('id')} not in the order (unknown tax rate)"
             )
-        lines.append(
-            Line(
-                kind="product",
-                label=str(item.get("name") or ""),
-                sku=_text(item.get("sku")),
-                quantity=quantity,
-                total_excl=excl,
-                tax_rate=rate,
-                tax_amount=tax,
-                total_incl=excl + tax,
-            )
-        )
+        line = _line("product", str(item.get("name") or ""), excl, rate, tax)
+        line["sku"] = _text(item.get("sku"))
+        line["quantity"] = quantity
+        lines.append(line)
     shipping_lines = _nodes(refund.get("refundShippingLines"))
     for rsl in shipping_lines:
         excl = _money(rsl.get("subtotalAmountSet"), ctx, "shipping refund")
         tax = _money(rsl.get("taxAmountSet"), ctx, "shipping refund tax")
         original = rsl.get("shippingLine") or {}
         _, rate = _tax(_nodes(original.get("taxLines")), ctx)
-        lines.append(
-            Line(
-                kind="shipping",
-                label=str(original.get("title") or "Shipping refund"),
-                total_excl=excl,
-                tax_rate=rate if tax else ZERO,
-                tax_amount=tax,
-                total_incl=excl + tax,
-            )
-        )
+        label = str(original.get("title") or "Shipping refund")
+        lines.append(_line("shipping", label, excl, rate if tax else ZERO, tax))
     for adjustment in _nodes(refund.get("orderAdjustments")):
         reason = str(adjustment.get("reason") or adjustment.get("kind") or "").upper()
         is_shipping = reason == "SHIPPING_REFUND"
@@ -409,13 +391,12 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Line]:
         excl = -_money(adjustment.get("amountSet"), ctx, "adjustment")
         tax = -_money(adjustment.get("taxAmountSet"), ctx, "adjustment tax")
         lines.append(
-            Line(
-                kind="shipping" if is_shipping else "fee",
-                label="Shipping refund" if is_shipping else reason.replace("_", " ").capitalize(),
-                total_excl=excl,
-                tax_rate=_rate_of(excl, tax),
-                tax_amount=tax,
-                total_incl=excl + tax,
+            _line(
+                "shipping" if is_shipping else "fee",
+                "Shipping refund" if is_shipping else reason.replace("_", " ").capitalize(),
+                excl,
+                _rate_of(excl, tax),
+                tax,
             )
         )
     return lines
@@ -428,7 +409,9 @@ def _rate_of(excl: Decimal, tax: Decimal) -> Decimal:
     return (tax / excl * 100).quantize(Decimal("0.01"))
 
 
-def map_refund(refund: Node, order: Node, ctx: Context, index: int = 1) -> Refund:
+def map_refund(
+    refund: Node, order: Node, ctx: Context, index: int = 1, common: Raw | None = None
+) -> Document:
     """One refund of an order → a :class:`Refund` with positive amounts.
 
     Shopify numbers no credit notes: the number is the order name and the refund's rank in
@@ -440,43 +423,38 @@ def map_refund(refund: Node, order: Node, ctx: Context, index: int = 1) -> Refun
         if refunded == 0:
             raise Unmappable("refund without lines and without amount")
         # An amount-only refund: Shopify does not say what it was for.
-        lines = [
-            Line(
-                kind="fee",
-                label="Refund without items",
-                total_excl=refunded,
-                tax_rate=ZERO,
-                tax_amount=ZERO,
-                total_incl=refunded,
-            )
-        ]
-    tax = sum((line.tax_amount for line in lines), ZERO)
+        lines = [_line("fee", "Refund without items", refunded, ZERO, ZERO)]
+    tax = sum((line["tax_amount"] for line in lines), ZERO)
     refund_id = _legacy_id(refund)
-    return Refund(
-        key=_key(ctx, "refund", refund_id),
-        number=f"{order.get('name') or _legacy_id(order)}-R{index}",
-        refund_date=_date(refund.get("createdAt")),
-        sale_key=_key(ctx, "sale", _legacy_id(order)),
-        sale_number=_text(order.get("name")),
-        reason=_text(refund.get("note")),
-        status="refunded",
-        source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=refund_id),
-        lines=tuple(lines),
-        totals=Totals(excl=refunded - tax, tax=tax, incl=refunded, paid=refunded),
-        **_common(order, ctx),
+    return validate_document(
+        {
+            "kind": "refund",
+            "key": _key(ctx, "refund", refund_id),
+            "number": f"{order.get('name') or _legacy_id(order)}-R{index}",
+            "refund_date": _date(refund.get("createdAt")),
+            "sale_key": _key(ctx, "sale", _legacy_id(order)),
+            "sale_number": _text(order.get("name")),
+            "reason": _text(refund.get("note")),
+            "status": "refunded",
+            "source": _source(ctx, refund_id),
+            "lines": lines,
+            "totals": {"excl": refunded - tax, "tax": tax, "incl": refunded, "paid": refunded},
+            **(common or _common(order, ctx)),
+        }
     )
 
 
 # --------------------------------------------------------------------------- payments
 
 
-def map_payments(order: Node, ctx: Context) -> list[Payment]:
+def map_payments(order: Node, ctx: Context, common: Raw | None = None) -> list[Document]:
     """Successful money movements of the order: sales/captures in, refunds out."""
     refund_of: dict[str, str] = {}
     for refund in _nodes(order.get("refunds")):
         for txn in _nodes(refund.get("transactions")):
             refund_of[str(txn.get("id"))] = _legacy_id(refund)
-    common = _common(order, ctx)
+    if common is None:
+        common = _common(order, ctx)
     payments = []
     for txn in _nodes(order.get("transactions")):
         kind = str(txn.get("kind", "")).upper()
@@ -496,22 +474,25 @@ def map_payments(order: Node, ctx: Context) -> list[Payment]:
         else:
             settles = (_key(ctx, "sale", _legacy_id(order)),)
         payments.append(
-            Payment(
-                key=_key(ctx, "payment", txn_id),
-                id=txn_id,
-                payment_date=_date(txn.get("processedAt") or txn.get("createdAt")),
-                method=_method(txn.get("gateway")),
-                direction="out" if kind == "REFUND" else "in",
-                amount=amount,
-                transaction_id=_text(txn.get("authorizationCode")) or txn_id,
-                currency=_currency(txn.get("amountSet"), ctx) or common["currency"],
-                exchange_rate=common["exchange_rate"],
-                order_id=common["order_id"],
-                order_reference=common["order_reference"],
-                settles=settles,
-                customer=common["customer"],
-                billing=common["billing"],
-                source=Source(platform=PLATFORM, shop=ctx.shop, raw_id=txn_id),
+            validate_document(
+                {
+                    "kind": "payment",
+                    "key": _key(ctx, "payment", txn_id),
+                    "id": txn_id,
+                    "payment_date": _date(txn.get("processedAt") or txn.get("createdAt")),
+                    "method": _method(txn.get("gateway")),
+                    "direction": "out" if kind == "REFUND" else "in",
+                    "amount": amount,
+                    "transaction_id": _text(txn.get("authorizationCode")) or txn_id,
+                    "currency": _currency(txn.get("amountSet"), ctx) or common["currency"],
+                    "exchange_rate": common["exchange_rate"],
+                    "order_id": common["order_id"],
+                    "order_reference": common["order_reference"],
+                    "settles": settles,
+                    "customer": common["customer"],
+                    "billing": common["billing"],
+                    "source": _source(ctx, txn_id),
+                }
             )
         )
     return payments
@@ -519,10 +500,11 @@ def map_payments(order: Node, ctx: Context) -> list[Payment]:
 
 def map_order(order: Node, ctx: Context) -> list[Document]:
     """Every document of one order node: its sale, its refunds and its payments."""
-    documents: list[Document] = [map_sale(order, ctx)]
+    common = _common(order, ctx)  # shared by every document of the order: read once
+    documents: list[Document] = [map_sale(order, ctx, common)]
     refunds = sorted(_nodes(order.get("refunds")), key=lambda r: str(r.get("createdAt") or ""))
-    documents.extend(map_refund(r, order, ctx, k) for k, r in enumerate(refunds, start=1))
-    documents.extend(map_payments(order, ctx))
+    documents.extend(map_refund(r, order, ctx, k, common) for k, r in enumerate(refunds, start=1))
+    documents.extend(map_payments(order, ctx, common))
     return documents
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dumps import as_json
 from e2e import RULES, preview_entries
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
@@ -34,7 +35,7 @@ D = Decimal
 
 def _dump(documents: list, aside: list[SetAside]) -> str:
     payload = {
-        "documents": [d.model_dump(mode="json", exclude_none=True) for d in documents],
+        "documents": [as_json(d) for d in documents],
         "set_aside": [vars(a) for a in aside],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
