@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 from plain_entries import ENTRIES, SALE_FR, SALE_USD
 
@@ -105,7 +105,7 @@ def test_pcg_mapping() -> None:
 
 def test_unmapped_account_is_refused_and_roots_option_maps_it() -> None:
     line = EntryLine(account="Sales", debit=Decimal(0), credit=Decimal("26.90"))
-    bad = dataclasses.replace(SALE_FR, lines=(SALE_FR.lines[0], line))
+    bad = msgspec.structs.replace(SALE_FR, lines=(SALE_FR.lines[0], line))
     with pytest.raises(FormatError) as info:
         render((bad,))
     assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "account")
@@ -119,8 +119,8 @@ def test_bad_roots_option_is_refused() -> None:
 
 
 def test_colliding_aux_codes_are_refused() -> None:
-    twin = dataclasses.replace(SALE_FR.lines[0], aux="clientweb", debit=Decimal(0))
-    bad = dataclasses.replace(SALE_FR, lines=(*SALE_FR.lines, twin))
+    twin = msgspec.structs.replace(SALE_FR.lines[0], aux="clientweb", debit=Decimal(0))
+    bad = msgspec.structs.replace(SALE_FR, lines=(*SALE_FR.lines, twin))
     with pytest.raises(FormatError, match="both become"):
         render((bad,))
 

@@ -7,13 +7,13 @@ import io
 import random
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fec_validator import validate_fec
+from msgspec.structs import replace
 from sample_entries import ACCOUNT_LABELS, ENTRIES, ORDER5
 
 from postingrules.formats import Fec, FormatError, OptionError

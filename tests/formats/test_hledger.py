@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 from plain_entries import ENTRIES, SALE_FR, SALE_USD, account_sums
 
@@ -96,7 +96,7 @@ def test_ledger_pedantic_passes(journal: Path) -> None:
 def normalised(entry: Entry) -> Entry:
     """What the journal keeps: label ';' as ',', tag commas as ';', empty line labels."""
     lines = tuple(
-        dataclasses.replace(
+        msgspec.structs.replace(
             line,
             label=line.label.replace(",", ";")
             if line.label and line.label != entry.label
@@ -106,7 +106,7 @@ def normalised(entry: Entry) -> Entry:
         )
         for line in entry.lines
     )
-    return dataclasses.replace(entry, label=entry.label.replace(";", ","), lines=lines)
+    return msgspec.structs.replace(entry, label=entry.label.replace(";", ","), lines=lines)
 
 
 def test_round_trip_recovers_entries() -> None:
@@ -138,7 +138,7 @@ def test_foreign_line_is_written_at_cost() -> None:
     ],
 )
 def test_unrepresentable_line_is_refused_with_location(line: EntryLine, field: str) -> None:
-    bad = dataclasses.replace(SALE_FR, lines=(line, *SALE_FR.lines[1:]))
+    bad = msgspec.structs.replace(SALE_FR, lines=(line, *SALE_FR.lines[1:]))
     with pytest.raises(FormatError) as info:
         render((bad,))
     assert info.value.document_key == "prestashop/order/5"
@@ -146,6 +146,6 @@ def test_unrepresentable_line_is_refused_with_location(line: EntryLine, field: s
 
 
 def test_bad_metadata_key_is_refused() -> None:
-    bad = dataclasses.replace(SALE_FR, metadata={"Order No": "5"})
+    bad = msgspec.structs.replace(SALE_FR, metadata={"Order No": "5"})
     with pytest.raises(FormatError, match="metadata key 'Order No'"):
         render((bad,))

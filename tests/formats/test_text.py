@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from sample_entries import ENTRIES, JOURNAL_MAP, ORDER5, line, sale
 
 from postingrules import formats

@@ -1,7 +1,9 @@
 """Journal entries: what the engine emits and every accounting format consumes.
 
-Entries are plain slotted dataclasses rather than pydantic models: they are built by the
-engine (already validated data) once per document on the hot path, and read by the writers.
+Entries are frozen msgspec Structs rather than pydantic models or dataclasses: the engine
+builds them (from already validated data) once per document on the hot path, where a Struct
+is built in C several times faster than a dataclass (and frozen at no cost), and the JSON
+Lines writer encodes them directly.  Structs compare, print and read like dataclasses.
 An :class:`Entry` always balances exactly; the engine refuses a document rather than emit one
 that does not (see :class:`Refusal`).
 """
@@ -9,7 +11,7 @@ that does not (see :class:`Refusal`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -20,13 +22,8 @@ ZERO = Decimal(0)
 DocumentKind = Literal["sale", "refund", "payment"]
 
 
-@dataclass(slots=True)
-class EntryLine:
+class EntryLine(msgspec.Struct, frozen=True, gc=False):
     """One posting: an account debited or credited, in the ruleset's currency.
-
-    Not mutated once built, but not ``frozen`` either: a frozen dataclass sets each of its
-    twelve fields through ``object.__setattr__``, which made building a line ~5× slower, and
-    the engine builds several per document.  Lines are held in a tuple.
 
     Exactly one of ``debit`` and ``credit`` is non-zero (both may be zero only for a zero
     line, which the engine does not emit).  ``currency_amount`` keeps the signed amount in the
@@ -69,13 +66,8 @@ class EntryLine:
         }
 
 
-@dataclass(slots=True)
-class Entry:
-    """A balanced journal entry produced from one document.
-
-    Like :class:`EntryLine`, not mutated once built but not ``frozen``: one is built per
-    document, and frozen construction cost more than the posting rules themselves.
-    """
+class Entry(msgspec.Struct, frozen=True, gc=False):
+    """A balanced journal entry produced from one document; its lines are held in a tuple."""
 
     journal: str
     date: dt.date
@@ -88,7 +80,7 @@ class Entry:
     lines: tuple[EntryLine, ...]
     payment_method: str | None = None
     journal_label: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def total_debit(self) -> Decimal:
@@ -123,8 +115,8 @@ _DECODER = msgspec.json.Decoder(Entry)
 def encode_entry(entry: Entry) -> bytes:
     """One entry as a JSON line (with its newline): the lossless ``json`` format.
 
-    msgspec encodes the dataclass directly (amounts as their exact ``str``, dates as ISO
-    8601), three times faster than building a dict first; fields come in declaration order.
+    msgspec encodes the Struct directly (amounts as their exact ``str``, dates as ISO 8601),
+    several times faster than building a dict first; fields come in declaration order.
     """
     return _ENCODER.encode(entry) + b"\n"
 

@@ -109,10 +109,18 @@ def _type(annotation: Any, where: str, decimals: list[str], name: str) -> Any:
 
 
 def _checker(
-    model: type[BaseModel], decimals: list[str], bounds: dict[str, list[tuple[str, Decimal]]]
+    model: type[BaseModel],
+    decimals: list[str],
+    optional: set[str],
+    bounds: dict[str, list[tuple[str, Decimal]]],
 ) -> Check | None:
     """What msgspec cannot check itself: finite amounts, numeric bounds, the model's own
-    ``after`` validators (they only read attributes, so they run on the mirror as they are)."""
+    ``after`` validators (they only read attributes, so they run on the mirror as they are).
+
+    It runs for every line of every document, so it is generated as straight-line code over
+    the model's own field names (no loop, no ``getattr``); bounds and validators are bound as
+    variables.  A failure only needs to say "refused": pydantic then explains it.
+    """
     decorators = model.__pydantic_decorators__
     if (
         decorators.field_validators
@@ -120,32 +128,35 @@ def _checker(
         or any(d.info.mode != "after" for d in decorators.model_validators.values())
     ):
         raise TypeError(f"{model.__name__}: only `after` model validators are mirrored")
-    validators = tuple(d.func for d in decorators.model_validators.values())
-    compare = {
-        "gt": Decimal.__gt__,
-        "ge": Decimal.__ge__,
-        "lt": Decimal.__lt__,
-        "le": Decimal.__le__,
-    }
-    limits = tuple(
-        (name, compare[op], bound) for name, rules in bounds.items() for op, bound in rules
-    )
-    names = tuple(decimals)
-    if not names and not validators:
+    validators = [d.func for d in decorators.model_validators.values()]
+    if not decimals and not validators:
         return None
-
-    def check(self: Any) -> None:
-        for name in names:
-            value = getattr(self, name)
-            if value is not None and not value.is_finite():
-                raise ValueError(f"{name} is not a finite number")
-        for name, test, bound in limits:
-            value = getattr(self, name)
-            if value is not None and not test(value, bound):
-                raise ValueError(f"{name} is out of range")
-        for validate in validators:
-            validate(self)
-
+    assert all(name.isidentifier() for name in decimals)
+    namespace: dict[str, Any] = {}
+    body = []
+    required = [n for n in decimals if n not in optional]
+    if required:
+        finite = " and ".join(f"self.{n}.is_finite()" for n in required)
+        body += [f"if not ({finite}):", "    raise ValueError('not a finite number')"]
+    for name in decimals:
+        tests = []
+        if name in optional:
+            tests.append("v.is_finite()")
+        for index, (op, bound) in enumerate(bounds.get(name, ())):
+            namespace[f"{name}_{index}"] = bound
+            symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
+            tests.append(f"v {symbol} {name}_{index}")
+        if not tests:
+            continue
+        guard = "v is not None and not" if name in optional else "not"
+        body += [f"v = self.{name}", f"if {guard} ({' and '.join(tests)}):"]
+        body.append(f"    raise ValueError('{name} is not a finite number in its range')")
+    for index, validate in enumerate(validators):
+        namespace[f"validate_{index}"] = validate
+        body.append(f"validate_{index}(self)")
+    source = "def check(self):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(source, f"<{model.__name__} checks>", "exec"), namespace)
+    check: Check = namespace["check"]
     return check
 
 
@@ -158,6 +169,7 @@ def mirror(model: type[BaseModel]) -> type[msgspec.Struct]:
         raise TypeError(f"{model.__name__}: only frozen models that forbid extra fields mirror")
     fields: list[tuple[str, Any, Any]] = []
     decimals: list[str] = []
+    optional: set[str] = set()
     bounds: dict[str, list[tuple[str, Decimal]]] = {}
     tag = None
     for name, info in model.model_fields.items():
@@ -171,6 +183,8 @@ def mirror(model: type[BaseModel]) -> type[msgspec.Struct]:
         if numeric:
             bounds[name] = _bounds(numeric, where)
         kind = _type(info.annotation, where, decimals, name)
+        if type(None) in get_args(info.annotation):
+            optional.add(name)
         meta = _meta(others, where)
         if meta is not None:
             kind = Annotated[kind, meta]
@@ -185,7 +199,7 @@ def mirror(model: type[BaseModel]) -> type[msgspec.Struct]:
         else:
             fields.append((name, kind, info.default))
     namespace: dict[str, Any] = {"__doc__": f"msgspec mirror of :class:`{model.__name__}`."}
-    check = _checker(model, decimals, bounds)
+    check = _checker(model, decimals, optional, bounds)
     if check is not None:
         namespace["__post_init__"] = check
     if tag is not None:
@@ -198,6 +212,7 @@ def mirror(model: type[BaseModel]) -> type[msgspec.Struct]:
         kw_only=True,
         frozen=True,
         forbid_unknown_fields=True,
+        gc=False,  # documents hold no cycles: keep millions of them off the GC's lists
         tag_field="kind" if tag is not None else None,
         tag=tag,
     )
