@@ -19,6 +19,9 @@ the excl. amount is derived per line (rounded to the cent) and the tax is the di
 each line's incl. amount is exactly the file's.  Iziflux exposes no refunds and no refund
 payments (the product sheet marks bank entries for credit notes "indisponible sur
 Iziflux"), so only sales and the marketplace payments that settle them are produced.
+
+Each document is built as one dict and validated once by ``validate_document`` (the msgspec
+mirror of the model).
 """
 
 from __future__ import annotations
@@ -32,18 +35,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pycountry
 from pydantic import ValidationError
 
-from postingrules.connectors.profile import SetAside, Unmappable, set_aside_reason
-from postingrules.model.documents import (
-    Address,
-    Customer,
-    Document,
-    Line,
-    Payment,
-    PaymentMethod,
-    Sale,
-    Source,
-    Totals,
-)
+from postingrules.connectors.profile import Document, Raw, SetAside, Unmappable, set_aside_reason
+from postingrules.model.structs import validate_document
 
 PLATFORM = "iziflux"
 EMPTY = "NON-RENSEIGNE"
@@ -228,7 +221,7 @@ def _rate(row: _Row, settings: Settings) -> Decimal:
     return settings.default_tax_rate
 
 
-def _line(row: _Row, settings: Settings) -> Line:
+def _line(row: _Row, settings: Settings) -> Raw:
     cols = settings.columns
     quantity = _number(row.get(cols.quantity) or "1", "quantity")
     if quantity <= 0:
@@ -236,17 +229,17 @@ def _line(row: _Row, settings: Settings) -> Line:
     unit = _number(row.get(cols.unit_price), "unit price")
     rate = _rate(row, settings)
     excl, tax = _split_tax(unit * quantity, rate, settings.prices_include_tax)
-    return Line(
-        kind="product",
-        label=row.get(cols.product_name),
-        sku=row.get(cols.shop_reference) or row.get(cols.marketplace_reference) or None,
-        quantity=quantity,
-        unit_price_excl=None if settings.prices_include_tax else unit,
-        total_excl=excl,
-        tax_rate=rate,
-        tax_amount=tax,
-        total_incl=excl + tax,
-    )
+    return {
+        "kind": "product",
+        "label": row.get(cols.product_name),
+        "sku": row.get(cols.shop_reference) or row.get(cols.marketplace_reference) or None,
+        "quantity": quantity,
+        "unit_price_excl": None if settings.prices_include_tax else unit,
+        "total_excl": excl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total_incl": excl + tax,
+    }
 
 
 def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> list[Document]:
@@ -261,75 +254,82 @@ def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> lis
             excl, tax = _split_tax(shipping, rate, settings.prices_include_tax)
             label = first.get(cols.carrier) or "Shipping"
             lines.append(
-                Line(
-                    kind="shipping",
-                    label=label,
-                    total_excl=excl,
-                    tax_rate=rate,
-                    tax_amount=tax,
-                    total_incl=excl + tax,
-                )
+                {
+                    "kind": "shipping",
+                    "label": label,
+                    "total_excl": excl,
+                    "tax_rate": rate,
+                    "tax_amount": tax,
+                    "total_incl": excl + tax,
+                }
             )
-    excl = sum((line.total_excl for line in lines), ZERO)
-    tax = sum((line.tax_amount for line in lines), ZERO)
+    excl = sum((line["total_excl"] for line in lines), ZERO)
+    tax = sum((line["tax_amount"] for line in lines), ZERO)
     marketplace = first.get(cols.marketplace) or "marketplace"
     country = (first.get(cols.country) or settings.default_country or "").upper()
     billing = (
-        Address(
-            country=country,
-            postcode=first.get(cols.postcode) or None,
-            city=first.get(cols.city) or None,
-        )
+        {
+            "country": country,
+            "postcode": first.get(cols.postcode) or None,
+            "city": first.get(cols.city) or None,
+        }
         if country
         else None
     )
     name = " ".join(p for p in (first.get(c) for c in cols.customer_name) if p)
-    customer = Customer(
-        name=name or None,
-        email=first.get(cols.email) or None,
-        vat_number=first.get(cols.vat_number) or None,
-        group=marketplace,
-    )
-    method = PaymentMethod(code="marketplace", label=first.get(cols.payment_label) or marketplace)
+    customer = {
+        "name": name or None,
+        "email": first.get(cols.email) or None,
+        "vat_number": first.get(cols.vat_number) or None,
+        "group": marketplace,
+    }
+    method = {"code": "marketplace", "label": first.get(cols.payment_label) or marketplace}
     currency = currency_from_numeric(first.get(cols.currency))
     order_date = _date(first.get(cols.order_date), settings)
     sale_key = f"{PLATFORM}:{settings.shop}:sale:{order_id}"
-    source = Source(platform=PLATFORM, shop=settings.shop, raw_id=order_id)
-    sale = Sale(
-        key=sale_key,
-        number=order_id,  # no invoice number in the file: the marketplace order id
-        order_id=order_id,
-        order_reference=first.get(cols.transaction_id) or order_id,
-        order_date=order_date,
-        invoice_date=order_date,
-        status="paid",
-        status_raw=marketplace,
-        currency=currency,
-        customer=customer,
-        billing=billing,
-        shipping=billing,
-        payment_method=method,
-        source=source,
-        lines=tuple(lines),
-        totals=Totals(excl=excl, tax=tax, incl=excl + tax, paid=excl + tax),
+    source = {"platform": PLATFORM, "shop": settings.shop, "raw_id": order_id}
+    transaction_id = first.get(cols.transaction_id)
+    sale = validate_document(
+        {
+            "kind": "sale",
+            "key": sale_key,
+            "number": order_id,  # no invoice number in the file: the marketplace order id
+            "order_id": order_id,
+            "order_reference": transaction_id or order_id,
+            "order_date": order_date,
+            "invoice_date": order_date,
+            "status": "paid",
+            "status_raw": marketplace,
+            "currency": currency,
+            "customer": customer,
+            "billing": billing,
+            "shipping": billing,
+            "payment_method": method,
+            "source": source,
+            "lines": lines,
+            "totals": {"excl": excl, "tax": tax, "incl": excl + tax, "paid": excl + tax},
+        }
     )
     documents: list[Document] = [sale]
     if excl + tax > 0:
         documents.append(
-            Payment(
-                key=f"{PLATFORM}:{settings.shop}:payment:{order_id}",
-                id=order_id,
-                payment_date=order_date,
-                method=method,
-                amount=excl + tax,
-                transaction_id=first.get(cols.transaction_id) or None,
-                currency=currency,
-                order_id=order_id,
-                order_reference=sale.order_reference,
-                settles=(sale_key,),
-                customer=customer,
-                billing=billing,
-                source=source,
+            validate_document(
+                {
+                    "kind": "payment",
+                    "key": f"{PLATFORM}:{settings.shop}:payment:{order_id}",
+                    "id": order_id,
+                    "payment_date": order_date,
+                    "method": method,
+                    "amount": excl + tax,
+                    "transaction_id": transaction_id or None,
+                    "currency": currency,
+                    "order_id": order_id,
+                    "order_reference": transaction_id or order_id,
+                    "settles": (sale_key,),
+                    "customer": customer,
+                    "billing": billing,
+                    "source": source,
+                }
             )
         )
     return documents

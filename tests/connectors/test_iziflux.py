@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dumps import as_json
 from e2e import RULES, preview_entries
 from fakes import Fault, LoopbackServer
 from fakes import iziflux as fake
@@ -49,7 +50,7 @@ def test_snapshot_and_hand_computed_amounts(snapshot):
     importer, documents, aside = _import()
     snapshot.snapshot_dir = SNAPSHOTS
     payload = {
-        "documents": [d.model_dump(mode="json", exclude_none=True) for d in documents],
+        "documents": [as_json(d) for d in documents],
         "set_aside": [vars(a) for a in aside],
         "duplicates": importer.duplicates,
     }
