@@ -88,6 +88,9 @@ class Compiler:
             if len(spec.attrs) == 2:
                 first, second = spec.attrs
                 return lambda ctx: getattr(getattr(ctx.doc, first, None), second, None)
+            if spec.line_attr is not None:
+                attr = spec.line_attr
+                return lambda ctx: getattr(ctx.line, attr, None)  # no line: None
             if spec.line_level:
                 return lambda ctx: get(ctx.doc, ctx.line)
             return lambda ctx: get(ctx.doc, None)

@@ -37,6 +37,11 @@ class FieldSpec:
         just that: the compiler then reads it with ``getattr`` itself, one call fewer per use."""
         return getattr(self.getter, "attrs", ())
 
+    @property
+    def line_attr(self) -> str | None:
+        """The attribute of the document line when the field is just that (``tax_rate``)."""
+        return getattr(self.getter, "line_attr", None)
+
 
 def _attr(first: str, second: str | None = None) -> Getter:
     """Getter of ``doc.first`` or ``doc.first.second``; ``None`` as soon as one is missing.
@@ -63,6 +68,7 @@ def _line(name: str) -> Getter:
     def get(doc: Any, line: Line | None) -> Any:
         return None if line is None else getattr(line, name)
 
+    get.line_attr = name  # type: ignore[attr-defined]  # see FieldSpec.line_attr
     return get
 
 

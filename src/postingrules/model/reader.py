@@ -97,11 +97,11 @@ def read_documents(path: str | Path) -> Iterator[Document | BadDocument]:
 
 def _read_lines(stream: Iterable[bytes], name: str) -> Iterator[Document | BadDocument]:
     for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
         try:
             document = struct_from_json(line)
-        except msgspec.MsgspecError:  # bad JSON, or refused by the strict mirror
+        except msgspec.MsgspecError:  # bad JSON, refused by the strict mirror, or blank
+            if not line.strip():
+                continue
             document = _read_carefully(line, f"{name}:{number}")
         yield document
 
