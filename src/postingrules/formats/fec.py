@@ -193,15 +193,8 @@ class Fec(Format):
 
     def _render(self, entry: Entry) -> tuple[bytes, bytes]:
         """The journal (UTF-8, the sort key) and the entry's lines encoded, with
-        ``_PLACEHOLDER`` for its number."""
-        try:
-            return self._render_lines(entry)
-        except FormatError as err:
-            raise FormatError(
-                err.message, document_key=entry.document_key, field=err.field
-            ) from None
-
-    def _render_lines(self, entry: Entry) -> tuple[bytes, bytes]:
+        ``_PLACEHOLDER`` for its number; errors name the field (:meth:`_records` adds the
+        entry)."""
         sep = self.separator
         lines = entry.lines
         if not lines:
@@ -232,11 +225,13 @@ class Fec(Format):
             entry_label = self._text(entry_label, "label")
         mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
+        plain_tail = tail + sep  # no foreign currency
         parts = self._parts
-        out = []
-        k = 0
+        out: list[str] = []
+        append = out.append
+        total_debit = total_credit = _ZERO
         try:
-            for k, line in enumerate(lines, 1):  # noqa: B007 - k locates errors
+            for line in lines:
                 key = (line.account, line.aux, line.aux_name, line.label)
                 account_part = parts.get(key)
                 if account_part is None:
@@ -248,35 +243,35 @@ class Fec(Format):
                     label = self._text(line.label, "label")
                     if not label:
                         raise FormatError("EcritureLib is blank", field="label")
-                    account_part = f"{account_part}{sep}{piece}{sep}{date}{sep}{label}"
-                    line_mid = sep
-                else:
-                    line_mid = mid
+                    mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
                 debit, credit = line.debit, line.credit
                 if credit and not debit:
+                    total_credit += credit  # zeros left out of the totals: adding costs
                     text = str(credit)
-                    if text[-3:-2] == "." and text[0] != "-":  # two decimals, not negative
-                        amounts = f"0,00{sep}{text.replace('.', ',')}"
-                    else:
-                        amounts = f"0,00{sep}{self._amount(credit, 'credit')}"
+                    if text[-3:-2] != "." or text[0] == "-":  # not two decimals, or negative
+                        text = self._amount(credit, "credit")
+                    amounts = f"0,00{sep}{text.replace('.', ',')}"
                 elif debit and not credit:
+                    total_debit += debit
                     text = str(debit)
-                    if text[-3:-2] == "." and text[0] != "-":
-                        amounts = f"{text.replace('.', ',')}{sep}0,00"
-                    else:
-                        amounts = f"{self._amount(debit, 'debit')}{sep}0,00"
+                    if text[-3:-2] != "." or text[0] == "-":
+                        text = self._amount(debit, "debit")
+                    amounts = f"{text.replace('.', ',')}{sep}0,00"
                 else:
                     raise FormatError("exactly one of debit and credit must be non-zero",
                                       field="debit")  # fmt: skip
                 if line.currency_amount is None and line.currency is None:
-                    out.append(f"{head}{account_part}{line_mid}{amounts}{tail}{sep}")
+                    append(f"{head}{account_part}{mid}{amounts}{plain_tail}")
                 else:
-                    out.append(f"{head}{account_part}{line_mid}{amounts}{tail}"
-                               f"{self._foreign(line.currency_amount, line.currency, sep)}")  # fmt: skip
-        except FormatError as err:
-            raise FormatError(err.message, field=f"lines[{k}].{err.field}") from None
-        total_debit, total_credit = sum(map(_debit, lines), _ZERO), sum(map(_credit, lines), _ZERO)
+                    foreign = self._foreign(line.currency_amount, line.currency, sep)
+                    append(f"{head}{account_part}{mid}{amounts}{tail}{foreign}")
+        except FormatError as err:  # the line is the one after those rendered
+            raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
         if total_debit != total_credit:
+            total_debit, total_credit = (
+                sum(map(_debit, lines), _ZERO),
+                sum(map(_credit, lines), _ZERO),
+            )
             raise FormatError(
                 f"entry is not balanced: debit {total_debit} != credit {total_credit}",
                 field="lines",
@@ -334,9 +329,15 @@ class Fec(Format):
         valid_ord = valid.toordinal() if valid else None
         pack = _DAYS.pack
         append = chunk.append
+        render = self._render
         for seq, entry in enumerate(entries):
             day = entry.date.toordinal()
-            journal, blob = self._render(entry)
+            try:
+                journal, blob = render(entry)
+            except FormatError as err:
+                raise FormatError(
+                    err.message, document_key=entry.document_key, field=err.field
+                ) from None
             append(b"".join((pack(valid_ord or day, day), journal, b"\0",
                              seq.to_bytes(_SEQ_BYTES, "big"), blob)))  # fmt: skip
             if len(chunk) >= size:

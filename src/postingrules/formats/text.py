@@ -290,7 +290,6 @@ Getter = Callable[[Any, int], str]
 Finish = Callable[[str], str]
 _Cache = dict[str, str]
 _ZERO = Decimal(0)
-_debit, _credit = attrgetter("debit"), attrgetter("credit")
 _BATCH = 1024
 """Rows rendered before one encode and one ``out.write``."""
 
@@ -299,6 +298,9 @@ ENTRY_FIELDS = frozenset((
     "payment_method", "document_key", "document_kind", "entry_number",
 ))  # fmt: skip
 """Fields with one value per entry: rendered once, not once per line."""
+
+_UNIQUE = frozenset(("piece", "reference", "label", "document_key"))
+"""Entry fields whose values are new on almost every entry: not worth a cache."""
 
 
 def _money(mark: str) -> Callable[[Decimal], str]:
@@ -483,7 +485,8 @@ class TextExport(Format):
         self, compiled: list[tuple[int, Column, Finish | None, _Cache | None, Getter]]
     ) -> Callable[[Entry, int, int, Callable[[str], None]], int]:
         """One function rendering an entry's rows: ``render(entry, entry number, last line
-        number, append) -> last line number``, each row passed to ``append``.
+        number, append) -> last line number``, each row passed to ``append``; an entry
+        that does not balance raises :class:`FormatError` once its rows are passed.
 
         Calling one Python function per field and line was most of the writer's time, so the
         layout is compiled into the source of a single function, in which the common fields
@@ -497,11 +500,9 @@ class TextExport(Format):
         mark = p.decimal_mark
         ns: dict[str, Any] = {
             "J": self._joiner, "M": mark, "Z": f"0{mark}00", "money": _money(mark), "cents": _cents,
-            "FormatError": FormatError,
+            "FormatError": FormatError, "ZERO": _ZERO,
         }  # fmt: skip
         plain_accounts = not (p.numeric_accounts or p.account_padding)
-        amount_fields = ("debit", "credit", "amount", "amount_cents", "sense")
-        uses_amounts = any(col.field in amount_fields for _, col, _, _, _ in compiled)
         uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
 
         def money(target: str, value: str) -> list[str]:
@@ -581,17 +582,22 @@ class TextExport(Format):
                 code.append(f"{var} = f{idx}({var})")
                 continue
             ns[f"c{idx}"] = cache
-            code += [f"r = c{idx}.get({var})", "if r is not None:", f"    {var} = r"]
-            # Values met once per entry (labels, pieces) rarely repeat: the common case,
+            if name not in _UNIQUE:
+                code += [f"r = c{idx}.get({var})", f"{var} = f{idx}({var}) if r is None else r"]
+                continue
+            # Values new on every entry (labels, pieces) miss any cache: the common case,
             # printable ASCII that fits and needs no quoting, is finished inline.
             fits = f"{var}.isascii() and {var}.isprintable() and len({var}) <= L{idx}"
-            if per_entry and p.separator is None:
-                code += [f"elif {fits}:", f"    {var} = {var}.{just}(W{idx}, P{idx})"]
-            elif per_entry and not (p.quoting == "all" or col.quoted):
-                ns["Q"], ns["FP"] = p.quote_char, FORMULA_PREFIXES
-                if kind in ("text", "code") and p.neutralise_formulas:
-                    fits += f" and not {var}.startswith(FP)"
-                code += [f"elif {fits} and J not in {var} and Q not in {var}:", "    pass"]
+            if p.separator is not None and kind in ("text", "code") and p.neutralise_formulas:
+                ns["FP"] = FORMULA_PREFIXES
+                fits += f" and not {var}.startswith(FP)"
+            ns["Q"] = p.quote_char
+            if p.separator is None:
+                code += [f"if {fits}:", f"    {var} = {var}.{just}(W{idx}, P{idx})"]
+            elif p.quoting == "all" or col.quoted:
+                code += [f"if {fits} and Q not in {var}:", f"    {var} = Q + {var} + Q"]
+            else:
+                code += [f"if {fits} and J not in {var} and Q not in {var}:", "    pass"]
             code += ["else:", f"    {var} = f{idx}({var})"]
 
         # The row: runs of constants and entry values become one string per entry (`s<m>`),
@@ -626,7 +632,12 @@ class TextExport(Format):
             *(["if ln.currency_amount is not None:",
                '    raise FormatError("foreign amount")'] if refuse else []),
             "n += 1",
-            *(["d = ln.debit", "c = ln.credit"] if uses_amounts else []),
+            "d = ln.debit",
+            "c = ln.credit",
+            "if d:",  # zeros are left out of the totals: adding a Decimal costs
+            "    td += d",
+            "if c:",
+            "    tc += c",
             *(["a = abs(d - c)"] if uses_abs else []),
             *line_code,
             f'append(f"{"".join(row)}")',
@@ -634,8 +645,11 @@ class TextExport(Format):
         source = "\n".join([
             "def render(e, i, n, append):",
             *(f"    {line}" for line in entry_code),
+            "    td = tc = ZERO",
             "    for ln in e.lines:",
             *(f"        {line}" for line in loop),
+            "    if td != tc:",
+            '        raise FormatError("unbalanced")',
             "    return n",
         ])  # fmt: skip
         exec(compile(source, f"<{p.name} rows>", "exec"), ns)  # the source: see the docstring
@@ -942,8 +956,6 @@ class TextExport(Format):
                 start, first = len(rows), n
                 try:
                     n = render(entry, count, n, append)
-                    if sum(map(_debit, lines), _ZERO) != sum(map(_credit, lines), _ZERO):
-                        raise FormatError("unbalanced")
                 except FormatError:
                     del rows[start:]
                     raise self._entry_error(entry, count, first) from None
