@@ -23,7 +23,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import ContextualLexer, Lexer, LexerState, UnlessCallback
@@ -175,10 +175,13 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
-class _ToAst(Transformer[Token, Any]):
+class _ToAst:
     """Builds AST nodes inside the parser; each method receives the rule's children.
 
-    A rule's span runs from its first child to its last (tokens, AST nodes, or tuples of
+    Lark calls the method named after each rule (or alias) and each terminal; a plain class,
+    not a ``lark.Transformer``, so the rules without a method (Lark's ``x*`` helpers) get a
+    bare Tree for Lark to splice into their parent, without a ``__default__`` hop.  A
+    rule's span runs from its first child to its last (tokens, AST nodes, or tuples of
     nodes such as a row's outputs), as Lark's ``propagate_positions`` would compute it.
     """
 
@@ -206,14 +209,18 @@ class _ToAst(Transformer[Token, Any]):
         return [c for c in children if not isinstance(c, Token)]
 
     # -- terminals become values --
+    def _at(self, tok: Token) -> ast.Span:
+        """A token's span (the lexer gives every token its four positions)."""
+        return ast.Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
     def STRING(self, tok: Token) -> ast.Str:
-        return ast.Str(_unquote(str(tok)), _token_span(self.file, tok))
+        return ast.Str(_unquote(tok.value), self._at(tok))
 
     def NAME(self, tok: Token) -> ast.Name:
-        return ast.Name(str(tok), _token_span(self.file, tok))
+        return ast.Name(tok.value, self._at(tok))
 
     def NUMBER(self, tok: Token) -> ast.Num:
-        return ast.Num(Decimal(str(tok)), _token_span(self.file, tok))
+        return ast.Num(Decimal(tok.value), self._at(tok))
 
     def DATE_LIT(self, tok: Token) -> ast.DateLit | ast.BadDate:
         try:
@@ -376,8 +383,8 @@ class _ToAst(Transformer[Token, Any]):
         return ast.TableDecl(values[0], values[1], tuple(values[2:]), self._span(ch))
 
     def row(self, ch: list[Any]) -> ast.Row:
-        values = self._keep(ch)
-        return ast.Row(tuple(values[:-1]), values[-1], self._span(ch))
+        # pattern (COMMA pattern)* ARROW outcome
+        return ast.Row(tuple(ch[:-2:2]), ch[-1], self._span(ch))
 
     def wildcard(self, ch: list[Any]) -> ast.Wildcard:
         return ast.Wildcard(_token_span(self.file, ch[0]))
@@ -395,13 +402,16 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Refuse(self._keep(ch)[0], self._span(ch))
 
     def outputs(self, ch: list[Any]) -> tuple[ast.Output, ...]:
-        return tuple(self._keep(ch))
+        return tuple(ch[::2])  # output (COMMA output)*
 
     def output(self, ch: list[Any]) -> ast.Output:
-        key, value = ch[0], ch[-1]
-        if isinstance(key, Token):
-            key = ast.Name(str(key), _token_span(self.file, key))
-        return ast.Output(key, value, self._span(ch))
+        key, value = ch
+        start = self._at(key) if isinstance(key, Token) else key.span
+        if isinstance(key, Token):  # a keyword such as `sales`, `tax`, `journal`
+            key = ast.Name(key.value, start)
+        end = value.span
+        span = ast.Span(self.file, start.line, start.column, end.end_line, end.end_column)
+        return ast.Output(key, value, span)
 
     # -- rules and blocks --
     def rule_decl(self, ch: list[Any]) -> ast.RuleDecl:
