@@ -9,17 +9,17 @@ every entry balanced, and the name ``<SIREN>FEC<closing date>``.  The writer ref
 instead of producing a file the administration would reject.
 
 Sorting and numbering need the whole set of entries, so the writer renders every entry once
-(with a placeholder for its number) into one bytes record led by its sort key, keeps at most
-``sort_chunk_size`` of them in memory, spills sorted chunks to temporary files and merges them
-a batch at a time (:func:`_merge`): memory stays flat however many entries there are, and
-input already in chronological order is merged at almost no cost.  Numbers are given while
-the merged stream is written.
+(with a placeholder for its number), keeps at most ``sort_chunk_size`` of them in memory,
+grouped by (validation date, date, journal) in the order they came, spills each chunk's groups
+in key order to a temporary file and merges the files group by group (:func:`_merge`): memory
+stays flat however many entries there are, and nothing is sorted entry by entry.  Numbers are
+given while the merged stream is written.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
+import heapq
 import marshal
 import re
 import struct
@@ -55,15 +55,13 @@ DEFAULT_JOURNAL_LABELS = {
 }  # fmt: skip
 
 _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is known
-_DAYS = struct.Struct(">II")  # validation and entry dates (ordinals) leading a record
-_KEY_BYTES = _DAYS.size
-_SEQ_BYTES = 6  # arrival order, after the journal and its NUL terminator
+_DAYS = struct.Struct(">II")  # validation and entry dates (ordinals), then the journal
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 _debit, _credit = attrgetter("debit"), attrgetter("credit")
 _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_SPILL_BATCH = 512  # records per marshal call: what the merge holds per spilled chunk
+_SPILL_BATCH = 512  # entries per marshal call: what the merge holds per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
 
 
@@ -176,7 +174,8 @@ class Fec(Format):
         return f"{value:.2f}".replace(".", ",")
 
     def _journal(self, entry: Entry) -> tuple[bytes, str]:
-        """The journal's sort key and ``JournalCode<sep>JournalLib<sep>\x00<sep>``."""
+        """The journal's sort key (UTF-8, NUL-terminated) and
+        ``JournalCode<sep>JournalLib<sep>\x00<sep>``."""
         key = (entry.journal, entry.journal_label)
         done = self._journals.get(key)
         if done is None:
@@ -188,11 +187,12 @@ class Fec(Format):
                 "journal_label",
             )
             sep = self.separator
-            done = self._journals[key] = (journal.encode(), f"{journal}{sep}{label}{sep}\x00{sep}")
+            done = (journal.encode() + b"\0", f"{journal}{sep}{label}{sep}\x00{sep}")
+            self._journals[key] = done
         return done
 
     def _render(self, entry: Entry) -> tuple[bytes, bytes]:
-        """The journal (UTF-8, the sort key) and the entry's lines encoded, with
+        """The journal's sort key (see :meth:`_journal`) and the entry's lines encoded, with
         ``_PLACEHOLDER`` for its number; errors name the field (:meth:`_records` adds the
         entry)."""
         sep = self.separator
@@ -315,122 +315,109 @@ class Fec(Format):
 
     # -- ordering and numbering --------------------------------------------------------------
 
-    def _records(self, entries: Iterable[Entry], stack: ExitStack) -> Iterator[list[bytes]]:
-        """Batches of records in chronological order, spilling sorted chunks to disk.
+    def _records(
+        self, entries: Iterable[Entry], stack: ExitStack
+    ) -> Iterator[tuple[bytes, list[bytes]]]:
+        """Groups ``(key, rendered entries)`` in chronological order, spilling to disk.
 
-        A record is one bytes object, its sort key then the entry's lines: (validation date,
-        entry date, journal, arrival) packed so that comparing records as bytes (in C) orders
-        them as the law asks; :func:`_lines_of` takes the key off.
+        The law's order is (validation date, entry date, journal, arrival), and entries of a
+        same (validation date, date, journal) keep their arrival order: so a chunk of entries
+        is kept as lists per key (the key packed so that comparing bytes orders keys) and
+        needs no sorting, only its keys sorted when it is spilled; merging the spills goes
+        by key and spill number, a group of up to ``_SPILL_BATCH`` entries at a time.
         """
-        chunk: list[bytes] = []
+        chunk: dict[bytes, list[bytes]] = {}
+        held = 0
         spills: list[IO[bytes]] = []
         size = int(self.options["sort_chunk_size"])
         valid = self.options["validation_date"]
         valid_ord = valid.toordinal() if valid else None
-        pack = _DAYS.pack
-        append = chunk.append
+        days: dict[dt.date, bytes] = {}  # the two packed dates, by entry date
         render = self._render
-        for seq, entry in enumerate(entries):
-            day = entry.date.toordinal()
+        for entry in entries:
             try:
                 journal, blob = render(entry)
             except FormatError as err:
                 raise FormatError(
                     err.message, document_key=entry.document_key, field=err.field
                 ) from None
-            append(b"".join((pack(valid_ord or day, day), journal, b"\0",
-                             seq.to_bytes(_SEQ_BYTES, "big"), blob)))  # fmt: skip
-            if len(chunk) >= size:
-                spills.append(self._spill([chunk], stack))
-                chunk.clear()
+            day_key = days.get(entry.date)
+            if day_key is None:
+                if len(days) > 4096:
+                    days.clear()
+                day = entry.date.toordinal()
+                day_key = days[entry.date] = _DAYS.pack(valid_ord or day, day)
+            key = day_key + journal
+            group = chunk.get(key)
+            if group is None:
+                chunk[key] = [blob]
+            else:
+                group.append(blob)
+            held += 1
+            if held >= size:
+                spills.append(self._spill(((k, chunk[k]) for k in sorted(chunk)), stack))
+                chunk, held = {}, 0
                 if len(spills) >= _MAX_SPILLS:
-                    spills = [self._spill(_merge([_read_spill(f) for f in spills]), stack)]
-        chunk.sort()
+                    spills = [self._spill(_merge(spills), stack)]
         if not spills:
-            return iter([chunk])
+            return ((key, chunk[key]) for key in sorted(chunk))
         if chunk:
-            spills.append(self._spill([chunk], stack))
-        return _merge([_read_spill(f) for f in spills])
+            spills.append(self._spill(((k, chunk[k]) for k in sorted(chunk)), stack))
+        return _merge(spills)
 
-    def _spill(self, batches: Iterable[list[bytes]], stack: ExitStack) -> IO[bytes]:
-        """A temporary file holding the records of ``batches`` sorted (each batch is sorted
-        first: a new chunk arrives as one unsorted batch, a merge as sorted ones)."""
+    def _spill(self, groups: Iterable[tuple[bytes, list[bytes]]], stack: ExitStack) -> IO[bytes]:
+        """A temporary file holding ``groups`` (in key order), cut in ``_SPILL_BATCH``s."""
         spill = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
-        for batch in batches:
-            batch.sort()
-            for i in range(0, len(batch), _SPILL_BATCH):
-                marshal.dump(batch[i : i + _SPILL_BATCH], spill)
+        for key, blobs in groups:
+            for i in range(0, len(blobs), _SPILL_BATCH):
+                marshal.dump((key, blobs[i : i + _SPILL_BATCH]), spill)
         spill.seek(0)
         return spill
 
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         numbers: dict[bytes, int] = {}
-        prefixes: dict[bytes, bytes] = {}
+        templates: dict[bytes, bytes] = {}  # journal -> b"VTE-%06d"
         first = self.options["first_numbers"]
         width = int(self.options["number_width"])
         encoding = self._transcoder.encoding
         header = self.separator.join(FEC_COLUMNS) + self.line_ending
         count = 0
         with ExitStack() as stack:
-            batches = self._records(entries, stack)
+            groups = self._records(entries, stack)
             out.write(header.encode(encoding))
-            for batch in batches:
+            for key, blobs in groups:
+                journal = key[_DAYS.size : -1]
+                number = numbers.get(journal)
+                if number is None:
+                    name = journal.decode()
+                    prefix = f"{name}-".encode(encoding).replace(b"%", b"%%")
+                    templates[journal] = b"%s%%0%dd" % (prefix, width)
+                    number = int(first.get(name, 1)) - 1
+                template = templates[journal]
                 done = []
-                for record in batch:
-                    end = record.index(b"\0", _KEY_BYTES)
-                    journal = record[_KEY_BYTES:end]
-                    number = numbers.get(journal)
-                    if number is None:
-                        name = journal.decode()
-                        prefixes[journal] = f"{name}-".encode(encoding)
-                        number = int(first.get(name, 1))
-                    else:
-                        number += 1
-                    numbers[journal] = number
-                    num = b"%b%0*d" % (prefixes[journal], width, number)
-                    done.append(record[end + 1 + _SEQ_BYTES :].replace(_PLACEHOLDER, num))
+                for blob in blobs:
+                    number += 1
+                    done.append(blob.replace(_PLACEHOLDER, template % number))
+                numbers[journal] = number
                 out.write(b"".join(done))
-                count += len(batch)
+                count += len(blobs)
         return count
 
 
-def _read_spill(spill: IO[bytes]) -> Iterator[list[bytes]]:
-    """The sorted batches of a spill file, then the file closed."""
-    while True:
-        try:
-            yield marshal.load(spill)
-        except EOFError:
-            spill.close()
-            return
+def _merge(spills: list[IO[bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """The groups of sorted spill files in key order; a key's groups in spill order (the
+    order the entries came in), then file order.  Holds one group per file."""
 
+    def groups(number: int, spill: IO[bytes]) -> Iterator[tuple[bytes, int, int, list[bytes]]]:
+        part = 0
+        while True:
+            try:
+                key, blobs = marshal.load(spill)
+            except EOFError:
+                spill.close()
+                return
+            yield key, number, part, blobs
+            part += 1
 
-def _merge(runs: list[Iterator[list[bytes]]]) -> Iterator[list[bytes]]:
-    """Sorted runs of sorted batches merged into sorted batches, a batch at a time.
-
-    ``heapq.merge`` costs a Python step per record; here, each round outputs every record up
-    to the smallest last record of the runs' current batches (nothing still to come can sort
-    before it), concatenated and sorted in C.  At least one batch is used up per round, so
-    memory is a batch per run.  Input already in order costs one bisect per run and round.
-    """
-    heads: list[tuple[list[bytes], Iterator[list[bytes]]]] = []
-    for run in runs:
-        batch = next(filter(None, run), None)  # the first non-empty batch
-        if batch:
-            heads.append((batch, run))
-    while heads:
-        bound = min(batch[-1] for batch, _ in heads)
-        done: list[bytes] = []
-        kept = []
-        for batch, run in heads:
-            cut = bisect.bisect_right(batch, bound)
-            if cut < len(batch):
-                done += batch[:cut]
-                kept.append((batch[cut:], run))
-                continue
-            done += batch
-            following = next(filter(None, run), None)
-            if following:
-                kept.append((following, run))
-        heads = kept
-        done.sort()
-        yield done
+    for key, _, _, blobs in heapq.merge(*(groups(n, f) for n, f in enumerate(spills))):
+        yield key, blobs
