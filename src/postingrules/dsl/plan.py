@@ -8,6 +8,7 @@ output carries its provenance string for ``--explain`` and the exports' metadata
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -207,5 +208,30 @@ class Plan:
     payment: TablePlan | None
     settings: dict[str, Settings]  # per document kind, before rules
     rules: tuple[RulePlan, ...]
-    line_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    """Resolved lines per (kind, line kind, vat key) for documents no rule changed."""
+    variants: dict[tuple[str, tuple[int, ...]], Variant] = field(default_factory=dict)
+    """Settings per (document kind, indexes of the rules that apply), built on first use."""
+
+    def variant(self, kind: str, matched: tuple[int, ...]) -> Variant | None:
+        """The settings of a ``kind`` document once the ``matched`` rules apply, in order.
+
+        Documents that the same rules match share one :class:`Variant`, so applying rules
+        costs a dict look-up and their lines share one resolution cache.
+        """
+        found = self.variants.get((kind, matched))
+        if found is None:
+            settings = self.settings.get(kind)
+            if settings is None:
+                return None
+            for index in matched:
+                settings = dataclasses.replace(settings, **self.rules[index].changes)
+            found = self.variants[kind, matched] = Variant(settings, {})
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Settings after rules, and the lines they resolved: per (line kind, vat key), the
+    (accounts, code, provenances) of lines whose answer depends on the key alone."""
+
+    settings: Settings
+    line_cache: dict[tuple[Any, ...], Any]

@@ -10,7 +10,6 @@ refused with the numbers.  Nothing is silently adjusted: every returned entry ba
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from postingrules.dsl.plan import (
     RowPlan,
     Settings,
     TablePlan,
+    Variant,
 )
 from postingrules.dsl.template import MissingValueError
 from postingrules.model.documents import Line, Payment, Refund, Sale
@@ -54,17 +54,19 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
     try:
         if plan.documents is not None and not plan.documents(ctx):
             return Skipped(doc.key, doc.kind, f"not selected by the {plan.documents_provenance}")
-        settings = plan.settings.get(doc.kind)
-        if settings is None:
-            raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
-        for rule in plan.rules:
+        matched: tuple[int, ...] = ()
+        for index, rule in enumerate(plan.rules):
             if rule.condition(ctx):
-                settings = dataclasses.replace(settings, **rule.changes)
+                matched += (index,)
+        variant = plan.variant(doc.kind, matched)
+        if variant is None:
+            raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
+        settings = variant.settings
         if settings.refuse is not None:
             raise Refused(settings.refuse.value(ctx), (settings.refuse.provenance,))
         if doc.kind == "payment":
             return _post_payment(plan, settings, doc, ctx)
-        return _post_commercial(plan, settings, doc, ctx)
+        return _post_commercial(plan, variant, doc, ctx)
     except Refused as exc:
         return Refusal(doc.key, doc.kind, exc.reason, exc.context)
     except (MissingValueError, AccountError) as exc:
@@ -211,7 +213,8 @@ def _gap_line(
 # -- sales and refunds -----------------------------------------------------------------------
 
 
-def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Context) -> Entry:
+def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Context) -> Entry:
+    settings = variant.settings
     rate = _rate(plan, doc)
     if plan.regime is not None:
         decided = plan.regime.decide(ctx)
@@ -225,16 +228,15 @@ def _post_commercial(plan: Plan, settings: Settings, doc: Sale | Refund, ctx: Co
     sale = doc.kind == "sale"
     sales: Postings = {}
     taxes: Postings = {}
-    cache = plan.line_cache if settings is plan.settings[doc.kind] else None
+    cache = variant.line_cache
     vat = plan.vat
-    kind = doc.kind
     for line in doc.lines:
         ctx.line = line
-        key = (kind, line.kind, *vat.key(ctx))
-        resolved = None if cache is None else cache.get(key)
+        key = (line.kind, *vat.key(ctx))
+        resolved = cache.get(key)
         if resolved is None:
             resolved, pure = _resolve_line(settings, _lookup(vat, ctx), line, ctx)
-            if cache is not None and pure and len(cache) < 65536:
+            if pure and len(cache) < 65536:
                 cache[key] = resolved
         account, code, sales_where, tax_account, tax_where = resolved
         tax_rate = line.tax_rate
