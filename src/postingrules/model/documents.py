@@ -4,8 +4,11 @@ Every connector (and anyone feeding documents from a shop we do not support) pro
 models; rules never see a shop's raw JSON.  The JSON form is documented field by field in
 ``docs/documents.md`` and printed as JSON Schema by ``postingrules schema``.
 
-Money is :class:`decimal.Decimal` end to end: JSON numbers are read by pydantic-core straight
-into ``Decimal`` (never through ``float``) and strings such as ``"61.800000"`` are accepted too.
+Money is :class:`decimal.Decimal` end to end: JSON numbers are read straight into ``Decimal``
+(never through ``float``; see :mod:`postingrules.model.reader`) and strings such as
+``"61.800000"`` are accepted too.  The reader validates through msgspec mirrors of these
+models (:mod:`postingrules.model.structs`) and falls back to them for anything the mirrors
+refuse, so these definitions stay the single source of what a valid document is.
 
 Sign convention: amounts are written as the shop shows them on the document.  A sale's
 product lines are positive and its discount lines negative; a refund lists what was refunded
