@@ -68,6 +68,31 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value is False
 
 
+def _first_of(chain: tuple[Getter, ...]) -> Getter:
+    """``a else b``: the first non-empty value (empty text and false count as absent, so they
+    come out as ``None``); two getters, the usual case, without a loop."""
+    if len(chain) == 2:
+        a, b = chain
+
+        def first_of_two(ctx: Context) -> Any:
+            value = a(ctx)
+            if value is None or value == "" or value is False:
+                value = b(ctx)
+                return None if value == "" or value is False else value
+            return value
+
+        return first_of_two
+
+    def first(ctx: Context) -> Any:
+        for get in chain:
+            value = get(ctx)
+            if not _empty(value):
+                return value
+        return None
+
+    return first
+
+
 class Compiler:
     def __init__(self, rules: ast.RuleFile, scope: Scope) -> None:
         self.rules = rules
@@ -97,25 +122,18 @@ class Compiler:
         if name == "regime":
             return lambda ctx: ctx.regime
         let = self.scope.lets[name]
-        chain = tuple(self.getter(n.value) for n in let.chain)
-
-        def first(ctx: Context) -> Any:
-            for get in chain:
-                value = get(ctx)
-                if not _empty(value):
-                    return value
-            return None
+        first = _first_of(tuple(self.getter(n.value) for n in let.chain))
 
         if self.scope.let_info[name].line_level:
             return first
 
         def remembered(ctx: Context) -> Any:
             # A regime table may test `destination` in every row: compute it once.
-            lets = ctx.lets
-            if name in lets:
-                return lets[name]
-            value = lets[name] = first(ctx)
-            return value
+            try:
+                return ctx.lets[name]
+            except KeyError:
+                value = ctx.lets[name] = first(ctx)
+                return value
 
         return remembered
 
@@ -164,7 +182,12 @@ class Compiler:
             return lambda ctx: not inner(ctx)
         if isinstance(cond, ast.Truthy):
             get = self.operand(cond.operand)
-            return lambda ctx: not _empty(get(ctx))
+
+            def truthy(ctx: Context) -> bool:
+                value = get(ctx)
+                return not (value is None or value == "" or value is False)
+
+            return truthy
         if isinstance(cond, ast.IsValid):
             get = self.operand(cond.operand)
 
@@ -181,6 +204,18 @@ class Compiler:
             return lambda ctx: get(ctx) in members
         assert isinstance(cond, ast.Compare)
         left, right, op = self.operand(cond.left), self.operand(cond.right), _OPS[cond.op]
+        if not (
+            isinstance(cond.right, ast.Name) and self.scope.lookup(cond.right.value) is not None
+        ):
+            constant = cond.right.value  # `field == "text"`: no call for the right side
+            if constant is not None:
+                unequal = op is operator.ne
+
+                def compare_constant(ctx: Context) -> bool:
+                    value = left(ctx)
+                    return unequal if value is None else op(value, constant)
+
+                return compare_constant
 
         def compare(ctx: Context) -> bool:
             a, b = left(ctx), right(ctx)
