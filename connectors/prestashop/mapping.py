@@ -15,9 +15,10 @@ is built as one dict and validated once by ``validate_document`` (the msgspec mi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
@@ -117,8 +118,17 @@ def parse_date(value: Any) -> dt.date | None:
 
 
 def money(record: Mapping[str, Any], name: str) -> Decimal:
+    value = record.get(name)
+    if type(value) is str:  # the usual "61.800000": skip dec_or's call when it is a number
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
     try:
-        return dec_or(record.get(name), ZERO)
+        return dec_or(value, ZERO)
     except ValueError:
         raise Unmappable(f"{name} is not an amount: {str(record.get(name))[:30]!r}") from None
 
@@ -147,8 +157,10 @@ def status_of(state: Mapping[str, Any] | None) -> str:
     return "pending"
 
 
+@functools.lru_cache(maxsize=1024)
 def method_code(*texts: str) -> str:
-    """A stable payment method code from the module name or the label."""
+    """A stable payment method code from the module name or the label (a shop has a few
+    modules and labels: each combination is worked out once)."""
     joined = " ".join(t.lower() for t in texts if t)
     for needle, code in METHODS:
         if needle in joined:
@@ -253,8 +265,8 @@ def _number(prefix: str, number: Any) -> str | None:
 
 def _declared_rate(lk: Lookups, detail: Mapping[str, Any]) -> Decimal | None:
     taxes = (detail.get("associations") or {}).get("taxes") or []
-    ids = [sid(t.get("id")) for t in taxes]
-    rates = [lk.tax_rate(i) for i in ids if i in lk.taxes]
+    table = lk.taxes
+    rates = [lk.tax_rate(i) for i in (sid(t.get("id")) for t in taxes) if i in table]
     return sum(rates, ZERO) if rates else None
 
 
