@@ -171,6 +171,15 @@ def test_unbalanced_entry_refused() -> None:
         export("text", [broken])
 
 
+def test_lines_cancelling_out_balance() -> None:
+    # Running totals skip zeros: here debits total 0 and there is no credit at all.
+    even = replace(ORDER5, lines=(line("658000", "5.00"), line("758000", "-5.00")))
+    assert export("text", [even], header=False).count(b"\r\n") == 2
+    odd = replace(ORDER5, lines=(line("658000", "5.00"), line("758000", "-4.99")))
+    with pytest.raises(FormatError, match="not balanced"):
+        export("text", [odd])
+
+
 def test_untransliterable_character_refused_in_ascii_layout() -> None:
     with pytest.raises(FormatError, match="no transliteration") as err:
         export("cegid", [replace(ORDER5, label="Tokyo 東京")], journal_map=JOURNAL_MAP)

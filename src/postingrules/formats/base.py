@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO, ClassVar, Literal
 
-from postingrules.model.entries import Entry
+from postingrules.model.entries import ZERO, Entry, EntryLine
 
 
 class UnknownFormatError(LookupError):
@@ -54,6 +54,13 @@ class FormatError(ValueError):
         if field is not None:
             where.append(f"field {field!r}")
         super().__init__(": ".join([*where, message]))
+
+
+def unbalanced(lines: Iterable[EntryLine]) -> bool:
+    """Whether debits and credits differ (exact): the slow check, for when a writer's own
+    running totals (which skip zero amounts) disagree."""
+    lines = tuple(lines)
+    return sum((ln.debit for ln in lines), ZERO) != sum((ln.credit for ln in lines), ZERO)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

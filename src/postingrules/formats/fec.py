@@ -40,6 +40,7 @@ from postingrules.formats.base import (
     Transcoder,
     clean_text,
     neutralise_formula,
+    unbalanced,
 )
 from postingrules.model.entries import Entry
 
@@ -229,7 +230,8 @@ class Fec(Format):
         parts = self._parts
         out: list[str] = []
         append = out.append
-        total_debit = total_credit = _ZERO
+        total_debit: Decimal | None = None
+        total_credit: Decimal | None = None
         try:
             for line in lines:
                 key = (line.account, line.aux, line.aux_name, line.label)
@@ -246,13 +248,14 @@ class Fec(Format):
                     mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
                 debit, credit = line.debit, line.credit
                 if credit and not debit:
-                    total_credit += credit  # zeros left out of the totals: adding costs
+                    # Totals skip zeros and start from the first amount: adding costs.
+                    total_credit = credit if total_credit is None else total_credit + credit
                     text = str(credit)
                     if text[-3:-2] != "." or text[0] == "-":  # not two decimals, or negative
                         text = self._amount(credit, "credit")
                     amounts = f"0,00{sep}{text.replace('.', ',')}"
                 elif debit and not credit:
-                    total_debit += debit
+                    total_debit = debit if total_debit is None else total_debit + debit
                     text = str(debit)
                     if text[-3:-2] != "." or text[0] == "-":
                         text = self._amount(debit, "debit")
@@ -267,7 +270,7 @@ class Fec(Format):
                     append(f"{head}{account_part}{mid}{amounts}{tail}{foreign}")
         except FormatError as err:  # the line is the one after those rendered
             raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
-        if total_debit != total_credit:
+        if total_debit != total_credit and unbalanced(lines):
             total_debit, total_credit = (
                 sum(map(_debit, lines), _ZERO),
                 sum(map(_credit, lines), _ZERO),

@@ -42,6 +42,7 @@ from postingrules.formats.base import (
     Transcoder,
     clean_text,
     did_you_mean,
+    unbalanced,
 )
 from postingrules.model.entries import Entry, EntryLine
 
@@ -500,7 +501,7 @@ class TextExport(Format):
         mark = p.decimal_mark
         ns: dict[str, Any] = {
             "J": self._joiner, "M": mark, "Z": f"0{mark}00", "money": _money(mark), "cents": _cents,
-            "FormatError": FormatError, "ZERO": _ZERO,
+            "FormatError": FormatError, "unbalanced": unbalanced,
         }  # fmt: skip
         plain_accounts = not (p.numeric_accounts or p.account_padding)
         uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
@@ -634,10 +635,10 @@ class TextExport(Format):
             "n += 1",
             "d = ln.debit",
             "c = ln.credit",
-            "if d:",  # zeros are left out of the totals: adding a Decimal costs
-            "    td += d",
+            "if d:",  # totals skip zeros and start from the first amount: adding costs
+            "    td = d if td is None else td + d",
             "if c:",
-            "    tc += c",
+            "    tc = c if tc is None else tc + c",
             *(["a = abs(d - c)"] if uses_abs else []),
             *line_code,
             f'append(f"{"".join(row)}")',
@@ -645,10 +646,10 @@ class TextExport(Format):
         source = "\n".join([
             "def render(e, i, n, append):",
             *(f"    {line}" for line in entry_code),
-            "    td = tc = ZERO",
+            "    td = tc = None",
             "    for ln in e.lines:",
             *(f"        {line}" for line in loop),
-            "    if td != tc:",
+            "    if td != tc and unbalanced(e.lines):",
             '        raise FormatError("unbalanced")',
             "    return n",
         ])  # fmt: skip
