@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token
+from lark import __version__ as lark_version
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import ContextualLexer, Lexer, LexerState, UnlessCallback
@@ -40,14 +45,43 @@ def grammar_text() -> str:
 
 @functools.cache
 def parser() -> Lark:
-    """The LALR parser, with :class:`_ToAst` inline: ``parse`` returns the statements."""
+    """The LALR parser, with :class:`_ToAst` inline: ``parse`` returns the statements.
+
+    Building the LALR tables takes ~150 ms; Lark keeps them in a cache file (see
+    :func:`_cache_file`) that loads in ~10 ms, and checks it against the grammar, the
+    options and the Lark and Python versions before use, rebuilding it on any mismatch.
+    """
     return Lark(
         grammar_text(),
         parser="lalr",
         lexer=_ContextualLexer,
         transformer=_ToAst(),
         maybe_placeholders=False,
+        cache=_cache_file() or False,
     )
+
+
+def _cache_file() -> str | None:
+    """The parser cache: in the user's cache directory, never inside the installed package.
+
+    Named after the grammar, Lark and Python, so versions installed side by side do not
+    overwrite each other's.  ``None`` (no cache, the parser is built each time) when the
+    directory cannot be created; a cache that cannot be read or written is skipped by Lark.
+    """
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = f"{grammar_text()}\0{lark_version}\0{sys.version_info[:2]}"
+    name = f"parser-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark"
+    try:
+        folder = Path(base) / "postingrules"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # read-only or missing home
+        return None
+    return str(folder / name)
 
 
 # One parser (and so one transformer) serves every file: the lock keeps its `file` right.
@@ -77,40 +111,42 @@ class _ContextualLexer(Lexer):
     def __init__(self, conf: LexerConf) -> None:
         self.conf = conf
         self.lark: ContextualLexer | None = None
-        # parser state → (its token expression, {terminal: {keyword: keyword's type}})
+        # parser state → (its token expression, {terminal: {keyword: keyword's type}}),
+        # compiled the first time the state lexes: a file visits few of the ~300 states.
         self.tables: dict[Any, tuple[re.Pattern[str], dict[str, dict[str, str]]]] = {}
+        self.by_lexer: dict[int, tuple[re.Pattern[str], dict[str, dict[str, str]]]] = {}
 
-    def _build(self, states: dict[Any, dict[str, Any]]) -> ContextualLexer:
-        lark = ContextualLexer(self.conf, {s: list(t) for s, t in states.items()})
-        # Lark shares one lexer between the states that accept the same terminals.
-        by_lexer: dict[int, tuple[re.Pattern[str], dict[str, dict[str, str]]]] = {}
-        for state, lexer in lark.lexers.items():
+    def _table(self, state: Any) -> tuple[re.Pattern[str], dict[str, dict[str, str]]]:
+        assert self.lark is not None
+        lexer = self.lark.lexers[state]  # Lark shares one between states accepting the same
+        table = self.by_lexer.get(id(lexer))
+        if table is None:
             scanner = lexer.scanner  # type: ignore[attr-defined]  # builds lexer.callback too
             ignore = lexer.ignore_types  # type: ignore[attr-defined]
             assert set(ignore) == {"WS", "COMMENT"} and not self.conf.g_regex_flags
             assert not (lexer.newline_types - {"WS", "STRING", "COMMENT"})  # type: ignore[attr-defined]
-            if id(lexer) not in by_lexer:
-                retype: dict[str, dict[str, str]] = {}
-                for name, callback in lexer.callback.items():  # type: ignore[attr-defined]
-                    # Only keyword tables: the grammar has no lexer callbacks and no flags.
-                    assert isinstance(callback, UnlessCallback)
-                    words = callback.scanner.terminals
-                    assert all(w.pattern.type == "str" and not w.pattern.flags for w in words)
-                    retype[name] = {w.pattern.value: w.name for w in words}
-                by_name = {t.name: t.pattern.to_regexp() for t in scanner.terminals}
-                skip = "|".join(by_name[n] for n in sorted(ignore))
-                tokens = "|".join(
-                    f"(?P<{t.name}>{by_name[t.name]})"
-                    for t in scanner.terminals  # in Lark's order of preference
-                    if t.name not in ignore
-                )
-                by_lexer[id(lexer)] = (re.compile(f"(?:{skip})*+(?:{tokens})"), retype)
-            self.tables[state] = by_lexer[id(lexer)]
-        return lark
+            retype: dict[str, dict[str, str]] = {}
+            for name, callback in lexer.callback.items():  # type: ignore[attr-defined]
+                # Only keyword tables: the grammar has no lexer callbacks and no flags.
+                assert isinstance(callback, UnlessCallback)
+                words = callback.scanner.terminals
+                assert all(w.pattern.type == "str" and not w.pattern.flags for w in words)
+                retype[name] = {w.pattern.value: w.name for w in words}
+            by_name = {t.name: t.pattern.to_regexp() for t in scanner.terminals}
+            skip = "|".join(by_name[n] for n in sorted(ignore))
+            tokens = "|".join(
+                f"(?P<{t.name}>{by_name[t.name]})"
+                for t in scanner.terminals  # in Lark's order of preference
+                if t.name not in ignore
+            )
+            table = self.by_lexer[id(lexer)] = (re.compile(f"(?:{skip})*+(?:{tokens})"), retype)
+        self.tables[state] = table
+        return table
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
         if self.lark is None:
-            self.lark = self._build(parser_state.parse_conf.states)
+            states = parser_state.parse_conf.states
+            self.lark = ContextualLexer(self.conf, {s: list(t) for s, t in states.items()})
         tables = self.tables
         stack = parser_state.state_stack
         text, end = lexer_state.text.text, lexer_state.text.end
@@ -119,7 +155,10 @@ class _ContextualLexer(Lexer):
         token = lexer_state.last_token
         new = str.__new__
         while True:
-            expression, retype = tables[stack[-1]]
+            try:
+                expression, retype = tables[stack[-1]]
+            except KeyError:
+                expression, retype = self._table(stack[-1])
             match = expression.match(text, pos, end)
             if match is None:
                 # End of text, or no token here: Lark's own lexer finishes (and raises the
@@ -602,11 +641,11 @@ def _syntax_diagnostic(file: str, exc: UnexpectedInput, source: str) -> Diagnost
 
 def parse(source: str, file: str = "<rules>") -> tuple[ast.RuleFile | None, list[Diagnostic]]:
     """Parse rule-file text; return the AST, or ``None`` and the syntax diagnostic."""
-    lark = parser()
+    rules_parser = parser()
     with _PARSING:
-        lark.options.transformer.file = file
+        rules_parser.options.transformer.file = file
         try:
-            statements = lark.parse(source)
+            statements = rules_parser.parse(source)
         except UnexpectedInput as exc:
             return None, [_syntax_diagnostic(file, exc, source)]
     return ast.RuleFile(file, source, statements), []
