@@ -28,6 +28,12 @@ def _render(result: object) -> str:
             text += "\n" + "\n".join(
                 f"  {ln.account} original {ln.currency_amount} {ln.currency}" for ln in result.lines
             )
+        if result.party is not None:
+            p = result.party
+            text += (
+                f"\n  party: {p.name} / {p.company} / {p.email} / {p.vat_number} / "
+                f"{p.street}, {p.postcode} {p.city} {p.country}"
+            )
     return text + "\n"
 
 

@@ -258,7 +258,12 @@ def compile_template(
     types = types or {}
     if parsed.is_literal:
         constant = "".join(p for p in parsed.parts if isinstance(p, str))
-        return lambda ctx: constant
+
+        def literal(ctx: Any) -> str:
+            return constant
+
+        literal.constant = constant  # type: ignore[attr-defined]  # see is_constant
+        return literal
     namespace: dict[str, Any] = {
         "Missing": MissingValueError,
         "to_text": to_text,
@@ -280,6 +285,11 @@ def compile_template(
     exec(compile(source, "<template>", "exec"), namespace)  # generated names only: see above
     render: Renderer = namespace["render"]
     return render
+
+
+def is_constant(renderer: Renderer) -> bool:
+    """Whether a compiled template renders the same text for every document."""
+    return hasattr(renderer, "constant")
 
 
 def _slot_code(

@@ -25,9 +25,9 @@ from postingrules.dsl.plan import (
     TablePlan,
     Variant,
 )
-from postingrules.dsl.template import MissingValueError
+from postingrules.dsl.template import MissingValueError, is_constant
 from postingrules.model.documents import Line, Payment, Refund, Sale
-from postingrules.model.entries import ZERO, Entry, EntryLine, Refusal, Skipped
+from postingrules.model.entries import ZERO, Entry, EntryLine, Party, Refusal, Skipped
 
 CENT = Decimal("0.01")
 ONE = Decimal(1)
@@ -107,21 +107,40 @@ def _text(renderer: Any, ctx: Context, default: str, what: str) -> str:
         ) from None
 
 
-def _customer(settings: Settings, ctx: Context) -> tuple[str, str | None, str | None, str]:
+def _customer(
+    settings: Settings, ctx: Context
+) -> tuple[str, str | None, str | None, str, Party | None]:
+    """The customer line's account, aux account, aux name and provenance, and the party
+    behind the aux account when it is the customer's own (its template reads the document)."""
     plan = settings.customer
     if plan is None:
         raise Refused("no customer account is declared")
     if isinstance(plan, CustomerPlan):
-        aux = None if plan.aux is None else plan.aux(ctx)
-        name = None if plan.name is None else plan.name(ctx)
-        return plan.account(ctx), aux, name, plan.provenance
-    row = _lookup(plan, ctx)
-    aux_r, name_r = row.outputs.get("aux"), row.outputs.get("name")
-    return (
-        row.outputs["account"](ctx),
-        None if aux_r is None else aux_r(ctx),
-        None if name_r is None else name_r(ctx),
-        row.provenance,
+        account, aux_r, name_r, where = plan.account(ctx), plan.aux, plan.name, plan.provenance
+    else:
+        row = _lookup(plan, ctx)
+        account, where = row.outputs["account"](ctx), row.provenance
+        aux_r, name_r = row.outputs.get("aux"), row.outputs.get("name")
+    if aux_r is None:
+        return account, None, None if name_r is None else name_r(ctx), where, None
+    party = None if is_constant(aux_r) else _party(ctx.doc)
+    return account, aux_r(ctx), None if name_r is None else name_r(ctx), where, party
+
+
+def _party(doc: Any) -> Party:
+    customer = doc.customer
+    address = doc.billing or getattr(doc, "shipping", None)
+    if address is None:
+        return Party(customer.name, customer.company, customer.email, customer.vat_number)
+    return Party(
+        customer.name,
+        customer.company,
+        customer.email,
+        customer.vat_number,
+        address.street,
+        address.postcode,
+        address.city,
+        address.country,
     )
 
 
@@ -264,7 +283,7 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
                 found[0] += -tax if sale else tax
     ctx.line = None
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
-    account, aux, aux_name, customer_where = _customer(settings, ctx)
+    account, aux, aux_name, customer_where, party = _customer(settings, ctx)
     total = doc.totals.incl
     booked_total = cents(total if rate is None else total * rate)
     signed_total = booked_total if sale else -booked_total  # a negative total swaps the sides
@@ -310,6 +329,7 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
         if doc.payment_method is None
         else (doc.payment_method.label or doc.payment_method.code),
         metadata={"regime": ctx.regime} if ctx.regime else {},
+        party=party,
     )
 
 
@@ -380,7 +400,7 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
             f"no journal for payments: give `journal` in {row.provenance} or the payment block"
         )
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
-    account, aux, aux_name, customer_where = _customer(settings, ctx)
+    account, aux, aux_name, customer_where, party = _customer(settings, ctx)
 
     def book(amount: Decimal) -> Decimal:
         return cents(amount if rate is None else amount * rate)
@@ -430,4 +450,5 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
         currency=plan.currency,
         lines=tuple(lines),
         payment_method=doc.method.label or doc.method.code,
+        party=party,
     )

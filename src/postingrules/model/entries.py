@@ -67,6 +67,24 @@ class EntryLine(msgspec.Struct, frozen=True, gc=False):
         }
 
 
+class Party(msgspec.Struct, frozen=True, gc=False):
+    """The customer behind a personal auxiliary account, as the document describes them.
+
+    Set only when the auxiliary account is the customer's own (its template reads the
+    document, e.g. ``aux "{customer.accounting_code}"``): a shared account such as CLIENTWEB
+    stands for no one in particular.  The customers file creates the account from it.
+    """
+
+    name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    vat_number: str | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
 class Entry(msgspec.Struct, frozen=True, gc=False):
     """A balanced journal entry produced from one document; its lines are held in a tuple."""
 
@@ -82,6 +100,7 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
     payment_method: str | None = None
     journal_label: str | None = None
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    party: Party | None = None
 
     @property
     def total_debit(self) -> Decimal:
@@ -105,6 +124,7 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
             "currency": self.currency,
             "payment_method": self.payment_method,
             "metadata": dict(self.metadata),
+            "party": None if self.party is None else msgspec.structs.asdict(self.party),
             "lines": [line.to_dict() for line in self.lines],
         }
 
