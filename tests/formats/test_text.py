@@ -275,13 +275,13 @@ TRICKY = (
          line("411000", "12.5", aux="C;1", aux_name="+33 ACME"),
          line("707200", "0", "12.50", "-remise %s", tax_code="T%", analytic="A,1")),
     sale("tricky-2", 4, "", "", line("512000", "0.005"), line("627800", "0", "0.0050"),
-         journal="X%", payment_method="@cb"),
+         line("471000", "-0", "0E+2"), journal="X%", payment_method="@cb"),
     sale("tricky-3", 5, "F1", "eur", line("411000", "1E+2"), line("706000", "0", "100.000"),
          journal="BQ1"),
 )  # fmt: skip
 """Values every inline fast path must hand back to the column's finisher: formula prefixes,
-separators, quotes, ``%`` and braces, control and non-ASCII characters, zero and odd-exponent
-amounts, blanks."""
+separators, quotes, ``%`` and braces, control and non-ASCII characters, zero (and negative
+zero) and odd-exponent amounts, blanks."""
 
 
 @pytest.mark.parametrize("name", LAYOUT_NAMES)

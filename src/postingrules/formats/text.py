@@ -507,11 +507,14 @@ class TextExport(Format):
         uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
 
         def money(target: str, value: str) -> list[str]:
-            """``target = money(value)``, the two-decimal case inline."""
-            code = [f"{target} = str({value})", f'if {target}[-3:-2] == ".":',
-                    f'    {target} = {target}.replace(".", M)' if mark != "." else "    pass",
-                    f'elif {target} == "0":', f"    {target} = Z",
-                    "else:", f"    {target} = money({value})"]  # fmt: skip
+            """``target = money(value)``, zero (the other side of most lines) and the
+            two-decimal case inline."""
+            code = [f"if not {value}:",
+                    f"    {target} = money({value}) if {value}.is_signed() else Z",  # -0
+                    "else:", f"    {target} = str({value})",
+                    f'    if {target}[-3:-2] != ".":', f"        {target} = money({value})"]  # fmt: skip
+            if mark != ".":
+                code += ["    else:", f'        {target} = {target}.replace(".", M)']
             return code
 
         entry_code: list[str] = []
@@ -639,7 +642,8 @@ class TextExport(Format):
             "    td = d if td is None else td + d",
             "if c:",
             "    tc = c if tc is None else tc + c",
-            *(["a = abs(d - c)"] if uses_abs else []),
+            # |d - c|, without a subtraction when a side is zero (the value is the same)
+            *(["a = abs(c) if not d else abs(d) if not c else abs(d - c)"] if uses_abs else []),
             *line_code,
             f'append(f"{"".join(row)}")',
         ]  # fmt: skip
