@@ -291,3 +291,15 @@ def test_round_trip_recovers_dates_accounts_amounts() -> None:
 def test_journal_code_with_percent_is_numbered_verbatim() -> None:
     data = write([replace(ORDER5, journal="V%d")]).decode()
     assert "\tV%d-000001\t" in data
+
+
+@pytest.mark.parametrize("separator", ["\t", "|"])
+@pytest.mark.parametrize(
+    "value", ["P 1", " P1", "P1 ", "=1+1", "-5", "@x", "+33", "a|b", "a\tb", "é", "x\x00y", "ok"]
+)
+def test_pieces_and_labels_are_made_safe_like_any_text(separator: str, value: str) -> None:
+    fec = Fec(separator=separator, account_labels=ACCOUNT_LABELS)
+    entry = replace(ORDER5, piece=value, label=f"L{value}" if value[0] != "-" else value)
+    rows = [r.split(separator) for r in write([entry], separator=separator).decode().split("\r\n")]
+    assert rows[1][8] == fec._text(entry.piece, "piece")
+    assert rows[1][10] == fec._text(entry.label, "label")

@@ -130,14 +130,9 @@ class Fec(Format):
         self._year = (opts["fiscal_year_start"], opts["fiscal_year_end"])
         valid = opts["validation_date"]
         self._tail = f"{self.separator * 3}{self._date(valid)}{self.separator}" if valid else ""
-        # A text value that _text would leave as it is: printable ASCII without the separator,
-        # no space at either end, and no formula prefix first when formulas are neutralised.
-        chars = [chr(c) for c in range(0x21, 0x7F) if chr(c) != self.separator]
-        starts = [c for c in chars if not (opts["neutralise_formulas"] and c in "=+-@")]
-        inner = re.escape("".join(chars)) + " "
-        self._is_plain = re.compile(
-            f"[{re.escape(''.join(starts))}](?:[{inner}]*[{re.escape(''.join(chars))}])?"
-        ).fullmatch
+        # What makes _text change a printable ASCII value: a space or formula prefix first.
+        self._bad_first = " =+-@" if opts["neutralise_formulas"] else " "
+        self._dated: dict[dt.date, tuple[str, str, str]] = {}
 
     # -- rendering one entry -----------------------------------------------------------------
 
@@ -157,6 +152,17 @@ class Fec(Format):
             cache.clear()
         cache[value] = safe
         return safe
+
+    def _date_parts(self, day: dt.date) -> tuple[str, str, str]:
+        """The date's text, the columns from EcritureLet to ValidDate, and those with an
+        empty Montantdevise (no foreign currency), kept per date."""
+        date = self._date(day)
+        sep = self.separator
+        tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
+        if len(self._dated) > 4096:
+            self._dated.clear()
+        parts = self._dated[day] = (date, tail, tail + sep)
+        return parts
 
     def _date(self, day: dt.date) -> str:
         text = self._dates.get(day)
@@ -207,26 +213,31 @@ class Fec(Format):
                               field="date")  # fmt: skip
         journal_head = self._journals.get((entry.journal, entry.journal_label))
         journal, head = journal_head or self._journal(entry)
-        # Pieces and labels are new on every entry (no cache helps): one that needs nothing
-        # done, the usual case, is taken as it is.
-        is_plain = self._is_plain
+        # Pieces and labels are new on every entry (no cache helps): printable ASCII without
+        # the separator nor a space or formula prefix first, nor a space last, is what
+        # _text would leave as it is, the usual case: taken as it is.
+        bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
         piece = entry.piece or entry.reference
-        if not is_plain(piece):
+        if not (piece.isascii() and piece.isprintable() and piece[:1] not in bad_first
+                and piece[-1:] != " " and (tab or sep not in piece)):  # fmt: skip
             piece = self._text(piece, "piece")
         if not piece:
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
-        date = self._dates.get(day)
-        if date is None:
-            date = self._date(day)
+        dated = self._dated.get(day)
+        if dated is None:
+            dated = self._date_parts(day)
+        date, tail, plain_tail = dated
         head = f"{head}{date}{sep}"
         # Per line only the account part, amounts and currency change (and the label, when
         # the entry has none).
         entry_label = entry.label
-        if entry_label and not is_plain(entry_label):
+        if entry_label and not (
+            entry_label.isascii() and entry_label.isprintable()
+            and entry_label[:1] not in bad_first and entry_label[-1:] != " "
+            and (tab or sep not in entry_label)
+        ):  # fmt: skip
             entry_label = self._text(entry_label, "label")
         mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
-        tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
-        plain_tail = tail + sep  # no foreign currency
         parts = self._parts
         out: list[str] = []
         append = out.append
