@@ -62,7 +62,7 @@ _ZERO = Decimal(0)
 _debit, _credit = attrgetter("debit"), attrgetter("credit")
 _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_SPILL_BATCH = 512  # entries per marshal call: what the merge holds per spill file
+_SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
 
 
@@ -384,7 +384,8 @@ class Fec(Format):
         spill = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
         for key, blobs in groups:
             for i in range(0, len(blobs), _SPILL_BATCH):
-                marshal.dump((key, blobs[i : i + _SPILL_BATCH]), spill)
+                data = marshal.dumps((key, blobs[i : i + _SPILL_BATCH]))
+                spill.write(len(data).to_bytes(8, "big") + data)
         spill.seek(0)
         return spill
 
@@ -424,14 +425,13 @@ def _merge(spills: list[IO[bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
 
     def groups(number: int, spill: IO[bytes]) -> Iterator[tuple[bytes, int, int, list[bytes]]]:
         part = 0
-        while True:
-            try:
-                key, blobs = marshal.load(spill)
-            except EOFError:
-                spill.close()
-                return
+        while size := int.from_bytes(spill.read(8), "big"):
+            # marshal.load on a file reads each bytes object with a method call: loads is
+            # several times faster on the group read at once.
+            key, blobs = marshal.loads(spill.read(size))
             yield key, number, part, blobs
             part += 1
+        spill.close()
 
     for key, _, _, blobs in heapq.merge(*(groups(n, f) for n, f in enumerate(spills))):
         yield key, blobs
