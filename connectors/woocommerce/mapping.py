@@ -145,24 +145,23 @@ class Rates:
 
     def of(self, line: Mapping[str, Any]) -> Decimal:
         """The rate of one line: the sum of its taxes' rates (compound taxes are rare)."""
-        ids = [
-            sid(t.get("id"))
-            for t in line.get("taxes") or []
-            if dec_or(t.get("total"), ZERO) or dec_or(t.get("subtotal"), ZERO)
-        ]
-        if not ids:
-            if amount(line, "total_tax"):
-                raise Unmappable(
-                    f"line {sid(line.get('id'))}: tax {amount(line, 'total_tax')} without a tax rate id"
-                )
-            return ZERO
-        by_id = self.by_id
-        missing = [i for i in ids if i not in by_id]
-        if missing:
+        rate = ZERO
+        taxed = False
+        for tax in line.get("taxes") or ():
+            if dec_or(tax.get("total"), ZERO) or dec_or(tax.get("subtotal"), ZERO):
+                rate_id = sid(tax.get("id"))
+                known = self.by_id.get(rate_id)
+                if known is None:
+                    raise Unmappable(
+                        f"unknown tax rate id {rate_id} (no rate_percent, no base, no option)"
+                    )
+                rate += known
+                taxed = True
+        if not taxed and amount(line, "total_tax"):
             raise Unmappable(
-                f"unknown tax rate id {missing[0]} (no rate_percent, no base, no option)"
+                f"line {sid(line.get('id'))}: tax {amount(line, 'total_tax')} without a tax rate id"
             )
-        return sum((by_id[i] for i in ids), ZERO)
+        return rate
 
 
 def _taxable_bases(order: Mapping[str, Any]) -> dict[str, Decimal]:
