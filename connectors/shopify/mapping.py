@@ -33,7 +33,7 @@ mirror of the model).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -74,6 +74,10 @@ FINANCIAL_STATUS = {
 }
 
 
+BAGS = {"shop": "shopMoney", "presentment": "presentmentMoney"}
+"""``Context.money`` → the ``MoneyBag`` field it reads (anything else reads the shop money)."""
+
+
 @dataclass(frozen=True)
 class Context:
     """Per-shop settings of the mapping."""
@@ -87,10 +91,16 @@ class Context:
 # --------------------------------------------------------------------------- helpers
 
 
-def _nodes(value: Any) -> list[Any]:
-    """GraphQL lists come as plain lists or as connections (``{nodes: [...]}``/edges)."""
+def _nodes(value: Any) -> Sequence[Any]:
+    """GraphQL lists come as plain lists or as connections (``{nodes: [...]}``/edges);
+    callers only read the result, so a JSON list is handed back as it is."""
     if value is None:
-        return []
+        return ()
+    kind = type(value)
+    if kind is list:
+        return value
+    if kind is dict and "nodes" in value:
+        return value["nodes"] or ()
     if isinstance(value, Mapping):
         if "nodes" in value:
             return list(value["nodes"] or [])
@@ -102,7 +112,7 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
     """Amount of a ``MoneyBag`` in the chosen currency; a missing bag is zero."""
     if not money_set:
         return ZERO
-    bag = money_set.get("presentmentMoney" if ctx.money == "presentment" else "shopMoney")
+    bag = money_set.get(BAGS.get(ctx.money, "shopMoney"))
     if not bag:
         raise Unmappable(f"{field or 'amount'}: no {ctx.money} money")
     try:
@@ -112,7 +122,7 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
 
 
 def _currency(money_set: Any, ctx: Context) -> str | None:
-    bag = (money_set or {}).get("presentmentMoney" if ctx.money == "presentment" else "shopMoney")
+    bag = (money_set or {}).get(BAGS.get(ctx.money, "shopMoney"))
     return (bag or {}).get("currencyCode")
 
 
