@@ -31,7 +31,7 @@ from lark import Lark, Token
 from lark import __version__ as lark_version
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import ContextualLexer, Lexer, LexerState, UnlessCallback
+from lark.lexer import ContextualLexer, Lexer, LexerState
 
 from postingrules.dsl import ast
 from postingrules.dsl.diagnostics import Diagnostic
@@ -91,15 +91,16 @@ _PARSING = threading.Lock()
 class _ContextualLexer(Lexer):
     """Lark's contextual lexer, token for token, in a tighter loop.
 
-    For each parser state Lark builds a scanner of the terminals that state accepts, in its
-    order of preference, and retypes a NAME that spells a keyword the state accepts
-    (``account`` → ACCOUNT).  This class compiles those same terminals, in the same order,
-    with the same keyword tables, into one regular expression per state that also skips the
-    ignored whitespace and comments in front of the token, and makes each token directly
-    instead of through Lark's line counter and callback chain (the 500-row benchmark file
-    lexes in ~7 ms instead of ~27 ms).  Where that expression finds no token, it hands over
-    to Lark's own lexer at that position, so errors are exactly Lark's (UnexpectedCharacters,
-    or UnexpectedToken when the text is a terminal the state does not accept).
+    In each parser state Lark's contextual lexer tries the terminals that state accepts, in
+    its order of preference, and retypes a NAME that spells a keyword the state accepts
+    (``account`` → ACCOUNT).  This class takes those terminals from Lark's own per-state
+    lexers, applies the same keyword rule, and compiles them into one regular expression per
+    state that also skips the whitespace and comments in front of the token; it makes each
+    token directly instead of through Lark's line counter and callback chain (the 500-row
+    benchmark file lexes in ~8 ms instead of ~27 ms).  Where that expression finds no token,
+    it hands over to Lark's own lexer at that position, so errors are exactly Lark's
+    (UnexpectedCharacters, or UnexpectedToken when the text is a terminal the state does not
+    accept).
 
     Skipping ignored text first is exact because no terminal can begin with whitespace or
     ``#``; each token lies on one line (STRING and COMMENT exclude newlines), which keeps
@@ -121,23 +122,30 @@ class _ContextualLexer(Lexer):
         lexer = self.lark.lexers[state]  # Lark shares one between states accepting the same
         table = self.by_lexer.get(id(lexer))
         if table is None:
-            scanner = lexer.scanner  # type: ignore[attr-defined]  # builds lexer.callback too
+            terminals = lexer.terminals  # type: ignore[attr-defined]  # in order of preference
             ignore = lexer.ignore_types  # type: ignore[attr-defined]
-            assert set(ignore) == {"WS", "COMMENT"} and not self.conf.g_regex_flags
+            assert set(ignore) == {"WS", "COMMENT"} and not self.conf.callbacks
+            assert not self.conf.g_regex_flags and not any(t.pattern.flags for t in terminals)
             assert not (lexer.newline_types - {"WS", "STRING", "COMMENT"})  # type: ignore[attr-defined]
+            # Lark's keyword rule (its `_create_unless`): a string terminal that a regular
+            # terminal of the same priority matches whole is lexed as that terminal, then
+            # retyped (`account`: NAME → ACCOUNT), and leaves the alternation.
             retype: dict[str, dict[str, str]] = {}
-            for name, callback in lexer.callback.items():  # type: ignore[attr-defined]
-                # Only keyword tables: the grammar has no lexer callbacks and no flags.
-                assert isinstance(callback, UnlessCallback)
-                words = callback.scanner.terminals
-                assert all(w.pattern.type == "str" and not w.pattern.flags for w in words)
-                retype[name] = {w.pattern.value: w.name for w in words}
-            by_name = {t.name: t.pattern.to_regexp() for t in scanner.terminals}
-            skip = "|".join(by_name[n] for n in sorted(ignore))
+            words = [t for t in terminals if t.pattern.type == "str"]
+            for regular in (t for t in terminals if t.pattern.type == "re"):
+                for word in words:
+                    if word.priority == regular.priority and _spells(
+                        regular.pattern.to_regexp(), word.pattern.value
+                    ):
+                        retype.setdefault(regular.name, {}).setdefault(
+                            word.pattern.value, word.name
+                        )
+            keywords = {name for spelled in retype.values() for name in spelled.values()}
+            skip = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignore)
             tokens = "|".join(
-                f"(?P<{t.name}>{by_name[t.name]})"
-                for t in scanner.terminals  # in Lark's order of preference
-                if t.name not in ignore
+                f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                for t in terminals
+                if t.name not in ignore and t.name not in keywords
             )
             table = self.by_lexer[id(lexer)] = (re.compile(f"(?:{skip})*+(?:{tokens})"), retype)
         self.tables[state] = table
@@ -169,12 +177,13 @@ class _ContextualLexer(Lexer):
                 yield from self.lark.lex(lexer_state, parser_state)
                 return
             kind = match.lastgroup
-            start, pos = match.span(kind)
-            if start != match.start():
-                newlines = text.count("\n", match.start(), start)
+            start, stop = match.span(kind)
+            if start != pos:  # skipped whitespace or comments
+                newlines = text.count("\n", pos, start)
                 if newlines:
                     line += newlines
-                    line_start = text.rindex("\n", 0, start) + 1
+                    line_start = text.rindex("\n", pos, start) + 1
+            pos = stop
             value = text[start:pos]
             if kind in retype:
                 kind = retype[kind].get(value, kind)
@@ -187,6 +196,13 @@ class _ContextualLexer(Lexer):
             token.end_column = pos - line_start + 1
             token.end_pos = pos
             yield token
+
+
+@functools.cache
+def _spells(pattern: str, word: str) -> bool:
+    """Whether a regular terminal's pattern matches the whole of a keyword."""
+    match = re.match(pattern, word)
+    return match is not None and match.group(0) == word
 
 
 def _token_span(file: str, tok: Token) -> ast.Span:
