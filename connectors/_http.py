@@ -14,7 +14,10 @@ timeout=30.0, retry=RetryPolicy(), limiter=None, transport=None)``
     every JSON fraction, ``headers``, ``status``, ``url`` with secrets masked).  ``request_bytes``
     is the same without JSON decoding (Iziflux files).  ``throttled`` is an optional hook called
     on a *successful* response that returns a delay in seconds when the body says "throttled"
-    (Shopify GraphQL answers ``THROTTLED`` with status 200); the request is then retried.
+    (Shopify GraphQL answers ``THROTTLED`` with status 200); the request is then retried.  It is
+    also asked about a 429 whose body is JSON (Shopify may send ``THROTTLED`` with a 429 too):
+    its delay, computed from the body's own figures, is used when longer than ``Retry-After``
+    (or instead of the blind backoff when there is none).
     ``client.stats`` (:class:`FetchStats`) counts requests, retries (by reason), pages (the
     connector increments ``pages``) and records skipped on purpose (``note_skip``).  Use it as a
     context manager.  ``repr(client)`` never shows credentials; errors never contain
@@ -406,6 +409,10 @@ class ShopClient:
                 if status in policy.retry_statuses:
                     last_error = f"HTTP {status} on {method} {shown}"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    if status == 429 and throttled is not None:
+                        hinted = _throttle_hint(body, response, shown, throttled)
+                        if hinted is not None:
+                            wait = hinted if wait is None else max(wait, hinted)
                     if wait is not None and wait > policy.max_retry_after:
                         raise ShopHTTPError(
                             f"{last_error}: Retry-After {wait:.0f}s exceeds the "
@@ -451,6 +458,20 @@ class ShopClient:
             self.stats.waited += delay
             policy.sleep(delay)
         raise AssertionError("unreachable: the loop always returns or raises")
+
+
+def _throttle_hint(
+    body: bytes,
+    response: httpx.Response,
+    shown: str,
+    throttled: Callable[[JSONResponse], float | None],
+) -> float | None:
+    """The ``throttled`` hook's delay for a 429 whose body is JSON, else ``None``."""
+    try:
+        data = parse_json(body)
+    except ValueError:
+        return None
+    return throttled(JSONResponse(data, response.headers, response.status_code, shown))
 
 
 def _excerpt(body: bytes, limit: int = 200) -> str:

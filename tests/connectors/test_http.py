@@ -142,6 +142,28 @@ def test_throttled_hook_retries_a_200(server, fast_retry, sleeps):
     assert json.loads(server.requests[0].body) == {"q": 1}
 
 
+def test_throttled_hook_sets_the_wait_of_a_429_with_a_throttled_body(server, fast_retry, sleeps):
+    throttled_body = json.dumps(
+        {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
+    ).encode()
+    server.faults += [
+        Fault(status=429, body=throttled_body),  # no Retry-After: the body decides
+        Fault(status=429, body=throttled_body, headers={"Retry-After": "4"}),  # longer wins
+        Fault(status=429, body=b"<html>slow down</html>"),  # not JSON: blind backoff
+    ]
+    seen = []
+
+    def throttled(answer):
+        seen.append(answer.status)
+        return 1.5 if answer.status == 429 else None
+
+    with _client(server, fast_retry) as client:
+        client.request_json("POST", "/graphql.json", json_body={"q": 1}, throttled=throttled)
+        assert client.stats.retry_reasons == {"429": 3}
+    assert sleeps.delays == [1.5, 4.0, 0.5 * 0.5 * 4]  # backoff(2) = min(8, 0.5 * 2**2) * 0.5
+    assert seen == [429, 429, 200]
+
+
 def test_secrets_never_appear(server, fast_retry):
     server.faults.extend(Fault(status=403) for _ in range(1))
     client = ShopClient(

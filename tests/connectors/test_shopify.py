@@ -367,6 +367,25 @@ def test_graphql_http_429_is_retried_too(shops_dir, clock):
     assert len(documents) == 8 and retries == {"429": 1} and clock.sleeps[0] == 2.0
 
 
+def test_graphql_429_with_a_throttled_body_waits_what_the_cost_figures_say(shops_dir, clock):
+    _, server = _server(shops_dir, clock)
+    body = {
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 252,
+                "throttleStatus": {"currentlyAvailable": 52, "restoreRate": 50},
+            }
+        },
+    }
+    server.faults.append(Fault(path="graphql", status=429, body=json.dumps(body).encode()))
+    with server, _client(server, clock) as client:
+        documents, _ = client.fetch(CTX, kinds=("sale",))
+        retries = client.http.stats.retry_reasons
+    # no Retry-After: (252 - 52) / 50 = 4 s from the body, not the blind backoff
+    assert len(documents) == 8 and retries == {"429": 1} and clock.sleeps[0] == 4.0
+
+
 cents = st.integers(min_value=0, max_value=500_000).map(lambda c: D(c) / 100)
 
 
