@@ -8,8 +8,8 @@ expected in the accountant's words (``"->"``, a string), never Lark's internal n
 Speed (a 500-row table must compile in well under 50 ms): the transformer runs *inside* the
 LALR parser (Lark's ``transformer=``), so no parse tree is built and walked; spans come from
 the first and last child of each rule (tokens carry their positions), which is what Lark's
-``propagate_positions`` computed.  The lexer is Lark's contextual lexer with a leaner loop
-around the very same per-state regular expressions (:class:`_ContextualLexer`).
+``propagate_positions`` computed.  The lexer is Lark's contextual lexer (same terminals per
+parser state, same keyword rule) in a leaner loop (:class:`_ContextualLexer`).
 """
 
 from __future__ import annotations
