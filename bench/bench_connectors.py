@@ -6,6 +6,7 @@ shaped like the reference samples (strings for money, several lines, shipping, a
 parsed with the same Decimal-preserving parser, and mapped by the pure mapping functions.
 
     python bench/bench_connectors.py [N] [--repeat R]   # default 10,000 orders, best of 3
+    python bench/bench_connectors.py --throttle [ORDERS]  # real-time Shopify REST run (~16 s)
 
 Platforms are registered in ``BENCHES`` (PrestaShop, WooCommerce, Magento, Shopify, Iziflux).
 Every mapping builds each document as a dict and validates it once with
@@ -22,19 +23,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from postingrules.connectors import iziflux, magento, prestashop, shopify, woocommerce
-from postingrules.connectors._http import parse_json
+from postingrules.connectors._http import RetryPolicy, ShopClient, parse_json
 from postingrules.connectors.iziflux.mapping import ColumnMap, Importer, Settings
 from postingrules.connectors.magento.mapping import Context as MagentoContext
 from postingrules.connectors.magento.mapping import map_invoice as mg_map_invoice
 from postingrules.connectors.prestashop.mapping import Lookups
 from postingrules.connectors.prestashop.mapping import map_sale as ps_map_sale
+from postingrules.connectors.shopify.client import ShopifyReader
 from postingrules.connectors.shopify.mapping import Context as ShopifyContext
 from postingrules.connectors.shopify.mapping import map_sale as sh_map_sale
 from postingrules.connectors.woocommerce.mapping import Options
@@ -484,11 +488,84 @@ def best_rates(bench: Callable[[int], Timing], n: int, repeat: int) -> tuple[flo
     return max(c / wall for c, wall, _, _ in runs), max(c / cpu for c, _, cpu, _ in runs)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+SHOPS = ROOT.parent / "shared" / "reference" / "shops"  # beside the checkout, as in the tests
+
+
+def shopify_throttle(orders: int, busy: int = 30) -> None:
+    """Real time, real sockets: the REST path against the fake Shopify of the tests, a leaky
+    bucket of 40 requests leaking 2/s that another app has already filled to ``busy``.
+
+    The client starts unaware of the other app, so its first burst meets 429s; every one
+    must be retried (429s sent == retries on 429) and every order fetched, and from then on
+    the requests must go through at the bucket's rate: the shop lets ``40 - busy`` through at
+    once and 2 per second after that, so the accepted requests beyond the free slots, over
+    the time between the first and the last, is the achieved rate (limit: 2.0/s)."""
+    sys.path.insert(0, str(ROOT / "tests" / "connectors"))
+    from fakes import FakeRequest, FakeResponse, LoopbackServer
+    from fakes import shopify as fake
+
+    order = fake.load(SHOPS, "rest-2024-04-order-get.json")["order"]
+    txns = fake.load(SHOPS, "rest-2024-04-transactions-list.json")["transactions"]
+    rest = [dict(order, id=order["id"] + k, name=f"#{1001 + k}") for k in range(orders)]
+    token = "shpat_bench"
+    app = fake.FakeShopify(
+        [], rest, {str(o["id"]): txns for o in rest}, token=token, clock=time.monotonic
+    )
+    app.used = float(busy)
+    answers: list[tuple[float, int]] = []
+
+    def handler(request: FakeRequest) -> FakeResponse:
+        response = app(request)
+        answers.append((time.monotonic(), response.status))
+        return response
+
+    with LoopbackServer(handler) as server:
+        http = ShopClient(
+            server.url,
+            platform="shopify",
+            headers={"X-Shopify-Access-Token": token},
+            retry=RetryPolicy(max_attempts=6),
+        )
+        with ShopifyReader(http, page_size=50) as reader:
+            started = time.monotonic()
+            documents, aside = reader.fetch(ShopifyContext(shop="bench"), api="rest")
+            elapsed = time.monotonic() - started
+    stats = http.stats
+    accepted = [at for at, status in answers if status == 200]
+    free = app.bucket - busy
+    rate = (len(accepted) - free) / (accepted[-1] - accepted[0])
+    sales = sum(1 for d in documents if d.kind == "sale")
+    handled = app.rejected == stats.retry_reasons.get("429", 0) and sales == orders and not aside
+    print(
+        f"Shopify REST, bucket {app.bucket} leaking {app.leak_rate}/s, {busy} used by another app: "
+        f"{orders} orders, {stats.requests} requests ({len(accepted)} accepted, "
+        f"{app.rejected} answered 429, retries {stats.retry_reasons}) in {elapsed:.1f} s"
+    )
+    print(
+        f"  achieved {rate:.2f} requests/s after the {free} free slots (limit {app.leak_rate}); "
+        f"least possible time {(len(accepted) - free) / app.leak_rate:.1f} s; "
+        f"{sales} sales, {len(aside)} set aside; "
+        + ("every 429 retried, every order fetched" if handled else "NOT EVERY 429 HANDLED")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=10_000, help="orders per platform")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    parser.add_argument(
+        "--throttle",
+        nargs="?",
+        type=int,
+        const=40,
+        metavar="ORDERS",
+        help="only the real-time Shopify throttling run (default 40 orders)",
+    )
     args = parser.parse_args()
+    if args.throttle is not None:
+        shopify_throttle(args.throttle)
+        return
     print(f"best of {args.repeat}, {args.n:,} orders; orders/s")
     print(f"{'':32} {'wall':>8} {'CPU':>8} {'no validation (CPU)':>20}")
     for name, bench in BENCHES.items():
