@@ -505,6 +505,8 @@ class TextExport(Format):
         }  # fmt: skip
         plain_accounts = not (p.numeric_accounts or p.account_padding)
         uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
+        # Only the line_number column reads the line number: without it, count per entry.
+        numbered = any(col.field == "line_number" for _, col, _, _, _ in compiled)
 
         def money(target: str, value: str) -> list[str]:
             """``target = money(value)``, zero (the other side of most lines) and the
@@ -635,7 +637,7 @@ class TextExport(Format):
         loop = [
             *(["if ln.currency_amount is not None:",
                '    raise FormatError("foreign amount")'] if refuse else []),
-            "n += 1",
+            *(["n += 1"] if numbered else []),
             "d = ln.debit",
             "c = ln.credit",
             "if d:",  # totals skip zeros and start from the first amount: adding costs
@@ -651,6 +653,7 @@ class TextExport(Format):
             "def render(e, i, n, append):",
             *(f"    {line}" for line in entry_code),
             "    td = tc = None",
+            *([] if numbered else ["    n += len(e.lines)"]),
             "    for ln in e.lines:",
             *(f"        {line}" for line in loop),
             "    if td != tc and unbalanced(e.lines):",
