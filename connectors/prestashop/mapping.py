@@ -182,7 +182,7 @@ def rate_for(
         if tax == ZERO:
             return declared if declared is not None else ZERO
         raise Unmappable(f"tax {tax} on a zero tax-excluded amount")
-    tolerance = RATE_TOLERANCE * max(quantity, ONE)
+    tolerance = RATE_TOLERANCE * quantity if quantity > ONE else RATE_TOLERANCE
     if declared is not None and abs(excl * declared / 100 - tax) <= tolerance:
         return declared
     candidates = [r for r in known if abs(excl * r / 100 - tax) <= tolerance]
@@ -263,17 +263,26 @@ def _number(prefix: str, number: Any) -> str | None:
     return f"{prefix}{int(text):06d}" if text.isdigit() else f"{prefix}{text}"
 
 
-def _declared_rate(lk: Lookups, detail: Mapping[str, Any]) -> Decimal | None:
-    taxes = (detail.get("associations") or {}).get("taxes") or []
-    table = lk.taxes
-    rates = [lk.tax_rate(i) for i in (sid(t.get("id")) for t in taxes) if i in table]
-    return sum(rates, ZERO) if rates else None
+def _declared_rate(
+    lk: Lookups, detail: Mapping[str, Any], by_id: Mapping[str, Decimal]
+) -> Decimal | None:
+    """The sum of the rates of the line's taxes (``by_id``: the rates parsed so far)."""
+    declared = None
+    for tax in (detail.get("associations") or {}).get("taxes") or ():
+        tax_id = sid(tax.get("id"))
+        rate = by_id.get(tax_id)
+        if rate is None:
+            if tax_id not in lk.taxes:
+                continue
+            rate = lk.tax_rate(tax_id)
+        declared = rate if declared is None else declared + rate
+    return None if declared is None else ZERO + declared
 
 
 def _product_lines(
     lk: Lookups, order: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
 ) -> list[Raw]:
-    known = lk._rates()[0]
+    known, by_id = lk._rates()
     lines = []
     if details:
         for d in details:
@@ -287,7 +296,7 @@ def _product_lines(
                     excl,
                     incl,
                     money(d, "unit_price_tax_excl"),
-                    _declared_rate(lk, d),
+                    _declared_rate(lk, d, by_id),
                     known,
                 )
             )
@@ -451,7 +460,7 @@ def map_refund(
 ) -> Document:
     """One order_slip (credit slip) with its order and the order's details → a Refund."""
     slip_id = sid(slip.get("id"))
-    known = lk._rates()[0]
+    known, by_id = lk._rates()
     lines: list[Raw] = []
     for item in (slip.get("associations") or {}).get("order_slip_details") or []:
         detail = details_by_id.get(sid(item.get("id_order_detail")))
@@ -468,7 +477,7 @@ def map_refund(
                 "sku": sid(detail.get("product_reference")) or None,
                 "quantity": qty,
                 "total_excl": excl,
-                "tax_rate": rate_for(excl, incl, qty, _declared_rate(lk, detail), known),
+                "tax_rate": rate_for(excl, incl, qty, _declared_rate(lk, detail, by_id), known),
                 "tax_amount": incl - excl,
                 "total_incl": incl,
             }
