@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -113,6 +113,16 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
     if not money_set:
         return ZERO
     bag = money_set.get(BAGS.get(ctx.money, "shopMoney"))
+    if bag:  # the usual "20.00": parsed here, without dec()'s call and checks
+        amount = bag.get("amount")
+        if type(amount) is str:
+            try:
+                value = Decimal(amount)
+            except InvalidOperation:
+                pass
+            else:
+                if value.is_finite():
+                    return value
     if not bag:
         raise Unmappable(f"{field or 'amount'}: no {ctx.money} money")
     try:
@@ -257,18 +267,20 @@ def _line(kind: str, label: str, excl: Decimal, rate: Decimal, tax: Decimal) -> 
     }
 
 
+def _discount(line: Node, ctx: Context) -> Decimal:
+    """The sum of a line's discount allocations (most lines have none)."""
+    total = ZERO
+    for allocation in _nodes(line.get("discountAllocations")):
+        total += _money(allocation.get("allocatedAmountSet"), ctx, "discount")
+    return total
+
+
 def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     quantity = dec(item.get("quantity", 0))
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
     unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
-    discount = sum(
-        (
-            _money(a.get("allocatedAmountSet"), ctx, "discount")
-            for a in _nodes(item.get("discountAllocations"))
-        ),
-        ZERO,
-    )
+    discount = _discount(item, ctx)
     tax, rate = _tax(_nodes(item.get("taxLines")), ctx)
     after_discount = unit * quantity - discount
     excl = after_discount - tax if taxes_included else after_discount
@@ -281,13 +293,7 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
 
 def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None:
     price = _money(line.get("originalPriceSet"), ctx, "shipping price")
-    discount = sum(
-        (
-            _money(a.get("allocatedAmountSet"), ctx, "discount")
-            for a in _nodes(line.get("discountAllocations"))
-        ),
-        ZERO,
-    )
+    discount = _discount(line, ctx)
     tax, rate = _tax(_nodes(line.get("taxLines")), ctx)
     if price == 0 and tax == 0:
         return None
