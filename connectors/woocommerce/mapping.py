@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
@@ -78,8 +78,17 @@ def sid(value: Any) -> str:
 
 
 def amount(record: Mapping[str, Any], name: str) -> Decimal:
+    value = record.get(name)
+    if type(value) is str:  # the usual "20.00": skip dec_or's call when it is a number
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
     try:
-        return dec_or(record.get(name), ZERO)
+        return dec_or(value, ZERO)
     except ValueError:
         raise Unmappable(f"{name} is not an amount: {sid(record.get(name))[:30]!r}") from None
 
