@@ -76,6 +76,15 @@ class SetAside:
         }
 
 
+def joined(first: str | None, second: str | None, separator: str = " ") -> str:
+    """The non-empty of two parts joined (first and last name, two street lines): what
+    ``separator.join(p for p in (first, second) if p)`` gives, without a generator, since
+    every document needs a few."""
+    if first and second:
+        return f"{first}{separator}{second}"
+    return first or second or ""
+
+
 def set_aside_reason(exc: Exception) -> str:
     """The reason a payload is set aside, in words: the first validation error, a missing field."""
     if isinstance(exc, ValidationError):

@@ -41,7 +41,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, SetAside, Unmappable, set_aside_reason
+from postingrules.connectors.profile import (
+    Document,
+    Raw,
+    SetAside,
+    Unmappable,
+    joined,
+    set_aside_reason,
+)
 from postingrules.model.structs import validate_document
 
 PLATFORM = "magento"
@@ -116,7 +123,7 @@ def _address(raw: Payload | None) -> Raw | None:
     if not raw or not raw.get("country_id"):
         return None
     street = raw.get("street") or []
-    name = " ".join(p for p in (_text(raw.get("firstname")), _text(raw.get("lastname"))) if p)
+    name = joined(_text(raw.get("firstname")), _text(raw.get("lastname")))
     return {
         "country": str(raw["country_id"]).upper(),
         "postcode": _text(raw.get("postcode")),
@@ -142,7 +149,7 @@ def _customer(order: Payload) -> Raw:
     guest = bool(order.get("customer_is_guest"))
     first = _text(order.get("customer_firstname")) or _text(billing.get("firstname"))
     last = _text(order.get("customer_lastname")) or _text(billing.get("lastname"))
-    name = " ".join(p for p in (first, last) if p)
+    name = joined(first, last)
     group = order.get("customer_group_id")
     return {
         "id": None if guest or order.get("customer_id") is None else str(order["customer_id"]),

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, Unmappable
+from postingrules.connectors.profile import Document, Raw, Unmappable, joined
 from postingrules.model.structs import validate_document
 
 PLATFORM = "prestashop"
@@ -185,9 +185,13 @@ def rate_for(
     tolerance = RATE_TOLERANCE * quantity if quantity > ONE else RATE_TOLERANCE
     if declared is not None and abs(excl * declared / 100 - tax) <= tolerance:
         return declared
-    candidates = [r for r in known if abs(excl * r / 100 - tax) <= tolerance]
-    if candidates:
-        return min(candidates, key=lambda r: abs(excl * r / 100 - tax))
+    best, best_gap = None, tolerance
+    for rate in known:  # the known rate nearest the amounts (the first of equals), if close
+        gap = abs(excl * rate / 100 - tax)
+        if gap <= best_gap and (best is None or gap < best_gap):
+            best, best_gap = rate, gap
+    if best is not None:
+        return best
     implied = (tax / excl * 100).quantize(Decimal("0.01"))
     declared_text = f" (declared {declared} %)" if declared is not None else ""
     raise Unmappable(
@@ -205,8 +209,8 @@ def _address(lk: Lookups, address_id: Any) -> tuple[Raw | None, Mapping[str, Any
         raise Unmappable(
             f"address {sid(address_id)}: unknown country {sid(record.get('id_country'))}"
         )
-    name = " ".join(p for p in (sid(record.get("firstname")), sid(record.get("lastname"))) if p)
-    street = ", ".join(p for p in (sid(record.get("address1")), sid(record.get("address2"))) if p)
+    name = joined(sid(record.get("firstname")), sid(record.get("lastname")))
+    street = joined(sid(record.get("address1")), sid(record.get("address2")), ", ")
     address = {
         "country": sid(country["iso_code"]).upper(),
         "postcode": sid(record.get("postcode")) or None,
@@ -232,7 +236,7 @@ def _addresses(
 def _customer(lk: Lookups, order: Mapping[str, Any], invoice_address: Mapping[str, Any]) -> Raw:
     record = lk.customers.get(sid(order.get("id_customer")), {})
     guest = flag(record.get("is_guest"))
-    name = " ".join(p for p in (sid(record.get("firstname")), sid(record.get("lastname"))) if p)
+    name = joined(sid(record.get("firstname")), sid(record.get("lastname")))
     return {
         "id": None if guest else sid(order.get("id_customer")) or None,
         "name": name or None,

@@ -41,7 +41,14 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, SetAside, Unmappable, set_aside_reason
+from postingrules.connectors.profile import (
+    Document,
+    Raw,
+    SetAside,
+    Unmappable,
+    joined,
+    set_aside_reason,
+)
 from postingrules.model.structs import validate_document
 
 PLATFORM = "shopify"
@@ -185,7 +192,7 @@ def _clean_rate(rate: Decimal) -> Decimal:
 def _address(raw: Node | None) -> Raw | None:
     if not raw or not raw.get("countryCodeV2"):
         return None
-    street = ", ".join(s for s in (_text(raw.get("address1")), _text(raw.get("address2"))) if s)
+    street = joined(_text(raw.get("address1")), _text(raw.get("address2")), ", ")
     return {
         "country": str(raw["countryCodeV2"]).upper(),
         "postcode": _text(raw.get("zip")),
@@ -214,7 +221,7 @@ def _customer(order: Node, ctx: Context) -> Raw:
     billing = order.get("billingAddress") or {}
     entity = order.get("purchasingEntity") or {}
     company = _text((entity.get("company") or {}).get("name")) or _text(billing.get("company"))
-    name = " ".join(p for p in (_text(raw.get("firstName")), _text(raw.get("lastName"))) if p)
+    name = joined(_text(raw.get("firstName")), _text(raw.get("lastName")))
     return {
         "id": _legacy_id(raw) if raw.get("id") else None,
         "name": name or _text(billing.get("name")),

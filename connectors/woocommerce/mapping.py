@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, Unmappable
+from postingrules.connectors.profile import Document, Raw, Unmappable, joined
 from postingrules.model.documents import LineKind
 from postingrules.model.structs import validate_document
 
@@ -192,8 +192,8 @@ def _taxable_bases(order: Mapping[str, Any]) -> dict[str, Decimal]:
 def _address(block: Mapping[str, Any] | None) -> Raw | None:
     if not block or not sid(block.get("country")):
         return None
-    name = " ".join(p for p in (sid(block.get("first_name")), sid(block.get("last_name"))) if p)
-    street = ", ".join(p for p in (sid(block.get("address_1")), sid(block.get("address_2"))) if p)
+    name = joined(sid(block.get("first_name")), sid(block.get("last_name")))
+    street = joined(sid(block.get("address_1")), sid(block.get("address_2")), ", ")
     return {
         "country": sid(block["country"]).upper(),
         "postcode": sid(block.get("postcode")) or None,
@@ -207,7 +207,7 @@ def _address(block: Mapping[str, Any] | None) -> Raw | None:
 
 def _customer(order: Mapping[str, Any], opts: Options) -> Raw:
     billing = order.get("billing") or {}
-    name = " ".join(p for p in (sid(billing.get("first_name")), sid(billing.get("last_name"))) if p)
+    name = joined(sid(billing.get("first_name")), sid(billing.get("last_name")))
     customer_id = sid(order.get("customer_id"))
     return {
         "id": None if customer_id in {"", "0"} else customer_id,
