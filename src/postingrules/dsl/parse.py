@@ -438,35 +438,26 @@ class _ToAst:
         return ast.TableDecl(values[0], values[1], tuple(values[2:]), self._span(ch))
 
     def row(self, ch: list[Any]) -> ast.Row:
-        # pattern (COMMA pattern)* ARROW outcome
-        return ast.Row(tuple(ch[:-2:2]), ch[-1], self._span(ch))
-
-    def wildcard(self, ch: list[Any]) -> ast.Wildcard:
-        return ast.Wildcard(_token_span(self.file, ch[0]))
-
-    def pattern_name(self, ch: list[Any]) -> ast.Name:
-        return ch[0]
-
-    def pattern_string(self, ch: list[Any]) -> ast.Str:
-        return ch[0]
-
-    def pattern_number(self, ch: list[Any]) -> ast.Num:
-        return ch[0]
+        # cell (COMMA cell)* ARROW outcome; a cell is `*` (a token) or a name, string, number
+        patterns = tuple(
+            ast.Wildcard(self._at(cell)) if isinstance(cell, Token) else cell for cell in ch[:-2:2]
+        )
+        return ast.Row(patterns, ch[-1], self._span(ch))
 
     def refuse_outcome(self, ch: list[Any]) -> ast.Refuse:
         return ast.Refuse(self._keep(ch)[0], self._span(ch))
 
     def outputs(self, ch: list[Any]) -> tuple[ast.Output, ...]:
-        return tuple(ch[::2])  # output (COMMA output)*
-
-    def output(self, ch: list[Any]) -> ast.Output:
-        key, value = ch
-        start = self._at(key) if isinstance(key, Token) else key.span
-        if isinstance(key, Token):  # a keyword such as `sales`, `tax`, `journal`
-            key = ast.Name(key.value, start)
-        end = value.span
-        span = ast.Span(self.file, start.line, start.column, end.end_line, end.end_column)
-        return ast.Output(key, value, span)
+        # key value (COMMA key value)*; a key is a name or a keyword token (`sales`, `tax`…)
+        file, outputs = self.file, []
+        for index in range(0, len(ch), 3):
+            key, value = ch[index], ch[index + 1]
+            if isinstance(key, Token):
+                key = ast.Name(key.value, self._at(key))
+            start, end = key.span, value.span
+            span = ast.Span(file, start.line, start.column, end.end_line, end.end_column)
+            outputs.append(ast.Output(key, value, span))
+        return tuple(outputs)
 
     # -- rules and blocks --
     def rule_decl(self, ch: list[Any]) -> ast.RuleDecl:
