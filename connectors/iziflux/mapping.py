@@ -293,8 +293,10 @@ def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> lis
                     "total_incl": excl + tax,
                 }
             )
-    excl = sum((line["total_excl"] for line in lines), ZERO)
-    tax = sum((line["tax_amount"] for line in lines), ZERO)
+    excl = tax = ZERO
+    for line in lines:
+        excl += line["total_excl"]
+        tax += line["tax_amount"]
     marketplace = first.get(cols.marketplace) or "marketplace"
     country = (first.get(cols.country) or settings.default_country or "").upper()
     billing = (
@@ -306,7 +308,7 @@ def _order_documents(order_id: str, rows: list[_Row], settings: Settings) -> lis
         if country
         else None
     )
-    name = " ".join(p for p in (first.get(c) for c in cols.customer_name) if p)
+    name = " ".join([part for part in map(first.get, cols.customer_name) if part])
     customer = {
         "name": name or None,
         "email": first.get(cols.email) or None,
