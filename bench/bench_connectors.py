@@ -14,7 +14,7 @@ Every mapping builds each document as a dict and validates it once with
 first columns are that honest figure, and the bench stops if a document took pydantic's slow
 path.  The machine is shared, so every figure is the best of ``R`` runs, in wall-clock time
 and in CPU time of this process (``process_time``: what other jobs on the machine cannot
-inflate).  The "no validation" column replaces ``validate_document`` by returning the dict:
+inflate; the target is checked on it).  The "no validation" column replaces ``validate_document`` by returning the dict:
 what the mapping itself costs, the rest being the validation every connector shares.
 """
 
@@ -574,7 +574,7 @@ def main() -> None:
         if bench not in (bench_mirror_only, bench_pydantic_only):
             with unvalidated():
                 bare = f"{best_rates(bench, args.n, args.repeat)[1]:,.0f}"
-            flag = "ok" if wall >= 20_000 else "BELOW TARGET (20,000/s)"
+            flag = "ok" if cpu >= 20_000 else "BELOW TARGET (20,000/s)"
         else:
             flag = ""
         print(f"{name:32} {wall:8,.0f} {cpu:8,.0f} {bare:>20}  {flag}")
