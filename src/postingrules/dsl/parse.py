@@ -358,7 +358,7 @@ class _ToAst:
         customer = next(c for c in ch if isinstance(c, Token))
         values = self._keep(ch)
         name = ast.Name("customer", _token_span(self.file, customer))
-        return ast.TableDecl(name, values[0], tuple(values[1:]), self._span(ch))
+        return ast.TableDecl(name, values[0], tuple(values[1]), self._span(ch))
 
     def split_accounts(self, ch: list[Any]) -> ast.Split:
         with_vat, without_vat = self._keep(ch)
@@ -435,29 +435,55 @@ class _ToAst:
 
     def table_decl(self, ch: list[Any]) -> ast.TableDecl:
         values = self._keep(ch)
-        return ast.TableDecl(values[0], values[1], tuple(values[2:]), self._span(ch))
+        return ast.TableDecl(values[0], values[1], tuple(values[2]), self._span(ch))
+
+    # The lists below are built by appending, one reduction per element; the table and row
+    # methods freeze them into tuples.
+    def rows(self, ch: list[Any]) -> list[ast.Row]:
+        if not ch:
+            return []
+        rows, row = ch
+        rows.append(row)
+        return rows
 
     def row(self, ch: list[Any]) -> ast.Row:
-        # cell (COMMA cell)* ARROW outcome; a cell is `*` (a token) or a name, string, number
-        patterns = tuple(
-            ast.Wildcard(self._at(cell)) if isinstance(cell, Token) else cell for cell in ch[:-2:2]
-        )
-        return ast.Row(patterns, ch[-1], self._span(ch))
+        # cells ARROW outputs | cells ARROW REFUSE STRING
+        cells, last = ch[0], ch[-1]
+        outcome: tuple[ast.Output, ...] | ast.Refuse
+        if isinstance(last, list):
+            outcome, end = tuple(last), last[-1].span
+        else:
+            refuse, end = ch[2], last.span
+            span = ast.Span(self.file, refuse.line, refuse.column, end.end_line, end.end_column)
+            outcome = ast.Refuse(last, span)
+        start = cells[0].span
+        span = ast.Span(self.file, start.line, start.column, end.end_line, end.end_column)
+        return ast.Row(tuple(cells), outcome, span)
 
-    def refuse_outcome(self, ch: list[Any]) -> ast.Refuse:
-        return ast.Refuse(self._keep(ch)[0], self._span(ch))
+    def cells(self, ch: list[Any]) -> list[ast.Pattern]:
+        # a cell is `*` (a token) or a name, string or number
+        cell = ch[-1]
+        if isinstance(cell, Token):
+            cell = ast.Wildcard(self._at(cell))
+        if len(ch) == 1:
+            return [cell]
+        cells = ch[0]
+        cells.append(cell)
+        return cells
 
-    def outputs(self, ch: list[Any]) -> tuple[ast.Output, ...]:
-        # key value (COMMA key value)*; a key is a name or a keyword token (`sales`, `tax`…)
-        file, outputs = self.file, []
-        for index in range(0, len(ch), 3):
-            key, value = ch[index], ch[index + 1]
-            if isinstance(key, Token):
-                key = ast.Name(key.value, self._at(key))
-            start, end = key.span, value.span
-            span = ast.Span(file, start.line, start.column, end.end_line, end.end_column)
-            outputs.append(ast.Output(key, value, span))
-        return tuple(outputs)
+    def outputs(self, ch: list[Any]) -> list[ast.Output]:
+        # a key is a name or a keyword token (`sales`, `tax`…)
+        key, value = ch[-2], ch[-1]
+        if isinstance(key, Token):
+            key = ast.Name(key.value, self._at(key))
+        start, end = key.span, value.span
+        span = ast.Span(self.file, start.line, start.column, end.end_line, end.end_column)
+        output = ast.Output(key, value, span)
+        if len(ch) == 2:
+            return [output]
+        outputs = ch[0]
+        outputs.append(output)
+        return outputs
 
     # -- rules and blocks --
     def rule_decl(self, ch: list[Any]) -> ast.RuleDecl:
