@@ -303,3 +303,12 @@ def test_pieces_and_labels_are_made_safe_like_any_text(separator: str, value: st
     rows = [r.split(separator) for r in write([entry], separator=separator).decode().split("\r\n")]
     assert rows[1][8] == fec._text(entry.piece, "piece")
     assert rows[1][10] == fec._text(entry.label, "label")
+
+
+def test_validation_date_fills_valid_date_and_keeps_the_order() -> None:
+    plain = [r.split("\t") for r in write(ENTRIES).decode().split("\r\n")[1:-1]]
+    data = write(ENTRIES, validation_date=dt.date(2026, 1, 15), sort_chunk_size=3)
+    rows = [r.split("\t") for r in data.decode().split("\r\n")[1:-1]]
+    assert {r[15] for r in rows} == {"20260115"}
+    assert [r[:15] + r[16:] for r in rows] == [r[:15] + r[16:] for r in plain]
+    assert validate_fec(data) == []
