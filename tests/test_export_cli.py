@@ -38,8 +38,9 @@ def test_split_writes_one_file_per_part_named_by_the_profile(tmp_path: Path) -> 
     assert "FA000123" in sales and "AV000012" not in sales
     customers = (tmp_path / "clients_20260228.txt").read_text(encoding="utf-8").splitlines()
     assert customers[1:] == [
-        "CLIENTWEB;CLIENT WEB;41100000",
-        "411MOTSPA;LIBRAIRIE LES MOTS PASSANTS;41100000",
+        "CLIENTWEB;CLIENT WEB;41100000;;;;;;;",
+        "411MOTSPA;LIBRAIRIE LES MOTS PASSANTS;41100000;Librairie Les Mots Passants;"
+        "4 rue des Halles;35000;Rennes;FR;commandes@motspassants.example.fr;FR40303265045",
     ]
     mode = (tmp_path / "ventes_20260228.txt").stat().st_mode & 0o777
     assert mode == 0o666 & ~_umask()

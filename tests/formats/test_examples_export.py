@@ -396,10 +396,15 @@ def test_customers_file_lists_each_auxiliary_once(examples: tuple[Entry, ...]) -
     fmt = formats.get("customers")()
     assert isinstance(fmt, TextExport)
     rows = list(fmt.read_rows(export_case("customers", examples)))
+    nobody = dict.fromkeys(("company", "street", "postcode", "city", "country", "email"), "")
     assert rows == [
-        {"aux": "CLIENTWEB", "aux_name": "CLIENT WEB", "account": "41100000"},
-        {"aux": "411MOTSPA", "aux_name": "LIBRAIRIE LES MOTS PASSANTS", "account": "41100000"},
-    ]
+        {"aux": "CLIENTWEB", "aux_name": "CLIENT WEB", "account": "41100000", **nobody,
+         "vat_number": ""},
+        {"aux": "411MOTSPA", "aux_name": "LIBRAIRIE LES MOTS PASSANTS", "account": "41100000",
+         "company": "Librairie Les Mots Passants", "street": "4 rue des Halles",
+         "postcode": "35000", "city": "Rennes", "country": "FR",
+         "email": "commandes@motspassants.example.fr", "vat_number": "FR40303265045"},
+    ]  # fmt: skip
 
 
 def test_json_lines_read_back_exactly(examples: tuple[Entry, ...]) -> None:

@@ -17,6 +17,7 @@ from postingrules import formats
 from postingrules.formats import FormatError, OptionError, TextExport, load_profile
 from postingrules.formats.layouts import LAYOUTS
 from postingrules.formats.text import profile_from_mapping
+from postingrules.model.entries import Party
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "formats" / "text"
 LAYOUT_NAMES = ("text", "ebp", "sage-coala", "ciel-ximport", "cegid", "quadratus")
@@ -239,19 +240,35 @@ def test_unknown_option_suggests() -> None:
 def test_customers_file(snapshot: Any) -> None:
     data = export("customers", ENTRIES)
     assert data.decode().split("\r\n") == [
-        "CompteAux;Nom;Collectif",
-        "CLIENTWEB;CLIENT WEB;411000",
-        "C000042;ACME GMBH;411000",
-        "C000077;Hélène Dupré;411000",
+        "CompteAux;Nom;Collectif;Societe;Adresse;CodePostal;Ville;Pays;Email;TVA",
+        "CLIENTWEB;CLIENT WEB;411000;;;;;;;",  # these sample entries name no party
+        "C000042;ACME GMBH;411000;;;;;;;",
+        "C000077;Hélène Dupré;411000;;;;;;;",
         "",
     ]
     snapshot.snapshot_dir = SNAPSHOTS
     snapshot.assert_match(data, "customers.txt")
 
 
-def test_customers_file_refuses_fields_entries_do_not_hold() -> None:
-    with pytest.raises(OptionError, match="later extension"):
-        formats.get("customers")(columns=["aux", "email"])
+def test_customers_file_writes_the_party_of_a_personal_account() -> None:
+    party = Party(
+        name="Hans Muster", company="ACME GmbH", email="hans@acme.example",
+        vat_number="DE136695976", street="Hauptstr. 1", postcode="10115", city="Berlin",
+        country="DE",
+    )  # fmt: skip
+    acme = next(e for e in ENTRIES if any(ln.aux == "C000042" for ln in e.lines))
+    entries = [replace(acme, party=party)]
+    columns = ["aux", "name", "company", "street", "postcode", "city", "country", "email",
+               "vat_number"]  # fmt: skip
+    data = export("customers", entries, columns=columns, header=False)
+    assert data.decode().split("\r\n")[0] == (
+        "C000042;Hans Muster;ACME GmbH;Hauptstr. 1;10115;Berlin;DE;hans@acme.example;DE136695976"
+    )
+
+
+def test_customers_file_refuses_unknown_fields() -> None:
+    with pytest.raises(OptionError, match=r"unknown field 'emial'.*email"):
+        formats.get("customers")(columns=["aux", "emial"])
     with pytest.raises(OptionError, match="needs a profile of kind 'customers'"):
         formats.get("customers")(profile=LAYOUTS["ebp"])
 

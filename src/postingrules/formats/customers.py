@@ -1,10 +1,9 @@
 """The customers file ("Création des clients"): one row per auxiliary account the entries use.
 
 Desktop ledgers refuse entries on an auxiliary account they do not know, so the product sheet
-exports the customers beside the entries.  Entries carry the auxiliary code and name only;
-address, e-mail and VAT number are not in :class:`~postingrules.model.entries.Entry` yet, so
-this file writes what entries hold (code, name, collective account, first date…) and a profile
-asking for the others is refused with a message saying they are a later extension.
+exports the customers beside the entries.  An entry whose auxiliary account is the customer's
+own carries the customer (:class:`~postingrules.model.entries.Party`: company, address,
+e-mail, VAT number); a shared account such as CLIENTWEB has only its code and name.
 
 Each auxiliary account is written once, at its first reference; the set of codes already
 written is the only state kept (one short string per distinct customer).
@@ -24,7 +23,10 @@ CUSTOMERS = TextProfile(
     kind="customers",
     columns=(
         Column("aux", header="CompteAux"), Column("aux_name", header="Nom"),
-        Column("account", header="Collectif"),
+        Column("account", header="Collectif"), Column("company", header="Societe"),
+        Column("street", header="Adresse"), Column("postcode", header="CodePostal"),
+        Column("city", header="Ville"), Column("country", header="Pays"),
+        Column("email", header="Email"), Column("vat_number", header="TVA"),
     ),
     separator=";",
     header=True,

@@ -92,10 +92,18 @@ CUSTOMER_FIELDS: dict[str, tuple[FieldKind, str]] = {
     "date": ("date", "date of the first entry referencing the customer"),
     "document_key": ("code", "first document referencing the customer"),
     "literal": ("literal", "the column's fixed `value`"),
+    # From the entry's party: set only for a personal auxiliary account (see Entry.party).
+    "name": ("text", "customer's name as the shop has it"),
+    "company": ("text", "customer's company"),
+    "email": ("text", "customer's e-mail"),
+    "vat_number": ("code", "customer's intra-EU VAT number"),
+    "street": ("text", "billing street"),
+    "postcode": ("code", "billing postcode"),
+    "city": ("text", "billing city"),
+    "country": ("code", "billing country (ISO 3166 alpha-2)"),
 }
 
-# Fields the customers file will carry once entries hold them (a later extension).
-LATER_CUSTOMER_FIELDS = ("address", "postcode", "city", "country", "email", "vat_number")
+PARTY_FIELDS = ("name", "company", "email", "vat_number", "street", "postcode", "city", "country")
 
 FILE_KINDS = ("sales", "refunds", "payments", "customers")
 
@@ -159,10 +167,10 @@ class TextProfile:
             raise OptionError(f"profile {self.name!r}: no columns")
         for col in self.columns:
             if col.field not in catalogue:
-                later = " (not in entries yet: a later extension)" if (
-                    self.kind == "customers" and col.field in LATER_CUSTOMER_FIELDS
-                ) else did_you_mean(col.field, catalogue)  # fmt: skip
-                raise OptionError(f"profile {self.name!r}: unknown field {col.field!r}{later}")
+                raise OptionError(
+                    f"profile {self.name!r}: unknown field {col.field!r}"
+                    f"{did_you_mean(col.field, catalogue)}"
+                )
             if self.separator is None and not col.width:
                 raise OptionError(
                     f"profile {self.name!r}: fixed-width column {col.field!r} needs a width"
@@ -296,7 +304,7 @@ _BATCH = 1024
 
 ENTRY_FIELDS = frozenset((
     "journal", "journal_label", "date", "due_date", "piece", "reference", "label", "currency",
-    "payment_method", "document_key", "document_kind", "entry_number",
+    "payment_method", "document_key", "document_kind", "entry_number", *PARTY_FIELDS,
 ))  # fmt: skip
 """Fields with one value per entry: rendered once, not once per line."""
 
@@ -731,6 +739,7 @@ class TextExport(Format):
             "document_key": lambda e, i: e.document_key,
             "document_kind": lambda e, i: e.document_kind,
             "entry_number": lambda e, i: str(i),
+            **{name: _party_getter(name) for name in PARTY_FIELDS},
             # line fields: (line, line number)
             "line_label": lambda ln, n: ln.label,
             "account": (lambda ln, n: ln.account) if plain_accounts
@@ -1031,3 +1040,13 @@ def _declare(target: Any, profile: TextProfile) -> None:
                                   default=None)  # fmt: skip
     target.alphanumeric_accounts = not profile.numeric_accounts
     target.aux_accounts = profile.has_field("aux") or profile.has_field("account_or_aux")
+
+
+def _party_getter(name: str) -> Getter:
+    """A party field of the entry, empty when the entry names no party."""
+
+    def get(entry: Entry, i: int) -> str:
+        party = entry.party
+        return "" if party is None else getattr(party, name) or ""
+
+    return get
