@@ -12,10 +12,12 @@ closed set of filters.  Rendering concatenates strings: user text is never hande
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from types import CodeType
 from typing import Any
 
 from postingrules.dsl.diagnostics import did_you_mean
@@ -282,9 +284,16 @@ def compile_template(
     joined = " + ".join(pieces) if len(pieces) <= 4 else f"''.join(({', '.join(pieces)},))"
     source = "def render(ctx):\n" + "".join(f"    {line}\n" for line in body)
     source += f"    return {joined}\n"
-    exec(compile(source, "<template>", "exec"), namespace)  # generated names only: see above
+    exec(_code(source), namespace)  # generated names only: see above
     render: Renderer = namespace["render"]
     return render
+
+
+@functools.lru_cache(maxsize=1024)
+def _code(source: str) -> CodeType:
+    """Compiled once per shape: a 500-row table repeats ``"OSS-{tax.country}"`` in most rows,
+    and the source holds generated names only, so equal shapes share one code object."""
+    return compile(source, "<template>", "exec")
 
 
 def is_constant(renderer: Renderer) -> bool:
