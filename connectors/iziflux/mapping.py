@@ -41,6 +41,7 @@ from postingrules.model.structs import validate_document
 
 PLATFORM = "iziflux"
 EMPTY = "NON-RENSEIGNE"
+_EMPTY_LENGTH = len(EMPTY)
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
 
@@ -150,7 +151,7 @@ class _Row:
         self.cells = cells
         self.index = index
         self.number = number
-        self.reference = ""  # the marketplace reference, read once for deduplication
+        self.reference = ""  # marketplace reference, read once by _read (dedup, sku fallback)
 
     def get(self, column: Column | None) -> str:
         """The cell's text, ``""`` for ``NON-RENSEIGNE``, for an absent column or cell."""
@@ -158,11 +159,13 @@ class _Row:
             return ""
         position = self.index[column]
         cells = self.cells
-        value = cells[position].strip() if position < len(cells) else ""
-        if value == EMPTY:
+        if position >= len(cells):
             return ""
+        value = cells[position].strip()
         # upper() keeps the length of anything that could equal EMPTY: test the length first
-        return "" if len(value) == len(EMPTY) and value.upper() == EMPTY else value
+        if len(value) != _EMPTY_LENGTH:
+            return value
+        return "" if value == EMPTY or value.upper() == EMPTY else value
 
 
 def _resolve(columns: ColumnMap, header: Sequence[str]) -> dict[Column, int]:
@@ -262,7 +265,7 @@ def _line(row: _Row, settings: Settings) -> Raw:
     return {
         "kind": "product",
         "label": row.get(cols.product_name),
-        "sku": row.get(cols.shop_reference) or row.get(cols.marketplace_reference) or None,
+        "sku": row.get(cols.shop_reference) or row.reference or None,
         "quantity": quantity,
         "unit_price_excl": None if settings.prices_include_tax else unit,
         "total_excl": excl,
