@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from postingrules.model import documents
 from postingrules.model.documents import DOCUMENT_ADAPTER
 from postingrules.model.reader import BadDocument, read_documents
-from postingrules.model.structs import mirror, struct_from_json, validate_document
+from postingrules.model.structs import encode_document, mirror, struct_from_json, validate_document
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [
@@ -216,3 +216,12 @@ def test_validate_document_for_connectors() -> None:
     raw["key"] = ""
     with pytest.raises(ValidationError, match="key"):
         validate_document(raw)
+
+
+def test_encode_document_writes_the_same_fields_for_a_mirror_and_a_model() -> None:
+    for raw in EXAMPLES:
+        model = DOCUMENT_ADAPTER.validate_python(raw)
+        fast = struct_from_json(ENCODER.encode(raw))
+        assert msgspec.json.decode(encode_document(model)) == msgspec.json.decode(
+            encode_document(fast)
+        )

@@ -272,7 +272,8 @@ def validate_document(raw: Mapping[str, Any]) -> Any:
 
 
 def encode_document(document: Any) -> bytes:
-    """A document as one line of JSON (amounts as exact strings), mirror or pydantic model."""
+    """A document as one line of JSON (amounts as exact strings), mirror or pydantic model:
+    both write every field, absent ones as ``null``, so a file reads the same either way."""
     if isinstance(document, BaseModel):
-        return document.model_dump_json(exclude_none=True).encode()
+        return document.model_dump_json().encode()
     return _ENCODER.encode(document)
