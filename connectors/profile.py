@@ -34,11 +34,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+
+from postingrules.connectors._http import dec_or
 
 Raw = dict[str, Any]
 """A document (or one of its parts) as plain Python values, before validation."""
@@ -74,6 +77,28 @@ class SetAside:
             "kind": self.kind,
             "reason": self.reason,
         }
+
+
+def amount(record: Mapping[str, Any], name: str) -> Decimal:
+    """``record[name]`` as an amount, absent or blank meaning 0; anything else that is not a
+    number is :class:`Unmappable`, naming the field.  The shops' usual form, a numeric
+    string, is converted inline: this runs for every amount of every order."""
+    value = record.get(name)
+    if type(value) is str:
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
+    try:
+        return dec_or(value, _ZERO)
+    except ValueError:
+        raise Unmappable(f"{name} is not an amount: {str(value).strip()[:30]!r}") from None
+
+
+_ZERO = Decimal(0)
 
 
 def joined(first: str | None, second: str | None, separator: str = " ") -> str:

@@ -18,11 +18,12 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
 from postingrules.connectors.profile import Document, Raw, Unmappable, joined
+from postingrules.connectors.profile import amount as money
 from postingrules.model.structs import validate_document
 
 PLATFORM = "prestashop"
@@ -115,22 +116,6 @@ def parse_date(value: Any) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         raise Unmappable(f"bad date {text[:30]!r}") from None
-
-
-def money(record: Mapping[str, Any], name: str) -> Decimal:
-    value = record.get(name)
-    if type(value) is str:  # the usual "61.800000": skip dec_or's call when it is a number
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if result.is_finite():
-                return result
-    try:
-        return dec_or(value, ZERO)
-    except ValueError:
-        raise Unmappable(f"{name} is not an amount: {str(record.get(name))[:30]!r}") from None
 
 
 def status_of(state: Mapping[str, Any] | None) -> str:

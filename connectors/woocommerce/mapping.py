@@ -24,11 +24,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, Unmappable, joined
+from postingrules.connectors.profile import Document, Raw, Unmappable, amount, joined
 from postingrules.model.documents import LineKind
 from postingrules.model.structs import validate_document
 
@@ -75,22 +75,6 @@ def sid(value: Any) -> str:
     if type(value) is str:
         return value.strip()
     return "" if value is None else str(value).strip()
-
-
-def amount(record: Mapping[str, Any], name: str) -> Decimal:
-    value = record.get(name)
-    if type(value) is str:  # the usual "20.00": skip dec_or's call when it is a number
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if result.is_finite():
-                return result
-    try:
-        return dec_or(value, ZERO)
-    except ValueError:
-        raise Unmappable(f"{name} is not an amount: {sid(record.get(name))[:30]!r}") from None
 
 
 def parse_date(value: Any) -> dt.date | None:
