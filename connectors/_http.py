@@ -155,18 +155,15 @@ def _dec_checked(value: Any) -> Decimal:
 
 
 def dec_or(value: Any, default: Decimal) -> Decimal:
-    """Like :func:`dec` but ``None`` and ``""`` give ``default`` (absent means zero, say)."""
-    if type(value) is str:  # same fast path as dec(): a numeric string is never blank
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if result.is_finite():
-                return result
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """Like :func:`dec` but ``None`` and blank text give ``default`` (absent means zero, say)."""
+    if value is None:
         return default
-    return _dec_checked(value)
+    try:
+        return dec(value)
+    except ValueError:
+        if isinstance(value, str) and not value.strip():
+            return default
+        raise
 
 
 # --------------------------------------------------------------------------- retry policy

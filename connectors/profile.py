@@ -34,7 +34,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,17 +81,8 @@ class SetAside:
 
 def amount(record: Mapping[str, Any], name: str) -> Decimal:
     """``record[name]`` as an amount, absent or blank meaning 0; anything else that is not a
-    number is :class:`Unmappable`, naming the field.  The shops' usual form, a numeric
-    string, is converted inline: this runs for every amount of every order."""
+    number is :class:`Unmappable`, naming the field."""
     value = record.get(name)
-    if type(value) is str:
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if result.is_finite():
-                return result
     try:
         return dec_or(value, _ZERO)
     except ValueError:
@@ -99,6 +90,19 @@ def amount(record: Mapping[str, Any], name: str) -> Decimal:
 
 
 _ZERO = Decimal(0)
+
+
+def line(kind: str, label: str, excl: Decimal, tax: Decimal, rate: Decimal) -> Raw:
+    """A document line as the mappings hand it to ``validate_document``: the total including
+    tax is the shop's excl + tax, never recomputed from the rate."""
+    return {
+        "kind": kind,
+        "label": label,
+        "total_excl": excl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total_incl": excl + tax,
+    }
 
 
 def joined(first: str | None, second: str | None, separator: str = " ") -> str:

@@ -49,6 +49,7 @@ from postingrules.connectors.profile import (
     joined,
     set_aside_reason,
 )
+from postingrules.connectors.profile import line as _line
 from postingrules.model.structs import validate_document
 
 PLATFORM = "shopify"
@@ -263,17 +264,6 @@ def _source(ctx: Context, raw_id: str) -> Raw:
     return {"platform": PLATFORM, "shop": ctx.shop, "raw_id": raw_id}
 
 
-def _line(kind: str, label: str, excl: Decimal, rate: Decimal, tax: Decimal) -> Raw:
-    return {
-        "kind": kind,
-        "label": label,
-        "total_excl": excl,
-        "tax_rate": rate,
-        "tax_amount": tax,
-        "total_incl": excl + tax,
-    }
-
-
 def _discount(line: Node, ctx: Context) -> Decimal:
     """The sum of a line's discount allocations (most lines have none)."""
     total = ZERO
@@ -291,7 +281,7 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     tax, rate = _tax(_nodes(item.get("taxLines")), ctx)
     after_discount = unit * quantity - discount
     excl = after_discount - tax if taxes_included else after_discount
-    line = _line("product", str(item.get("name") or ""), excl, rate, tax)
+    line = _line("product", str(item.get("name") or ""), excl, tax, rate)
     line["sku"] = _text(item.get("sku"))
     line["quantity"] = quantity
     line["unit_price_excl"] = None if taxes_included else unit
@@ -306,7 +296,7 @@ def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None
         return None
     after_discount = price - discount
     excl = after_discount - tax if taxes_included else after_discount
-    return _line("shipping", str(line.get("title") or "Shipping"), excl, rate, tax)
+    return _line("shipping", str(line.get("title") or "Shipping"), excl, tax, rate)
 
 
 def _paid(order: Node, ctx: Context) -> Decimal:
@@ -393,7 +383,7 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
             raise Unmappable(
                 f"refunded line item {item.get('id')} not in the order (unknown tax rate)"
             )
-        line = _line("product", str(item.get("name") or ""), excl, rate, tax)
+        line = _line("product", str(item.get("name") or ""), excl, tax, rate)
         line["sku"] = _text(item.get("sku"))
         line["quantity"] = quantity
         lines.append(line)
@@ -404,7 +394,7 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
         original = rsl.get("shippingLine") or {}
         _, rate = _tax(_nodes(original.get("taxLines")), ctx)
         label = str(original.get("title") or "Shipping refund")
-        lines.append(_line("shipping", label, excl, rate if tax else ZERO, tax))
+        lines.append(_line("shipping", label, excl, tax, rate if tax else ZERO))
     for adjustment in _nodes(refund.get("orderAdjustments")):
         reason = str(adjustment.get("reason") or adjustment.get("kind") or "").upper()
         is_shipping = reason == "SHIPPING_REFUND"
@@ -418,8 +408,8 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
                 "shipping" if is_shipping else "fee",
                 "Shipping refund" if is_shipping else reason.replace("_", " ").capitalize(),
                 excl,
-                _rate_of(excl, tax),
                 tax,
+                _rate_of(excl, tax),
             )
         )
     return lines

@@ -29,6 +29,7 @@ from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
 from postingrules.connectors.profile import Document, Raw, Unmappable, amount, joined
+from postingrules.connectors.profile import line as _line
 from postingrules.model.documents import LineKind
 from postingrules.model.structs import validate_document
 
@@ -208,17 +209,6 @@ def _method(order: Mapping[str, Any]) -> Raw | None:
         return None
     code = METHODS.get(gateway) or next((c for g, c in METHODS.items() if g in gateway), gateway)
     return {"code": code, "label": sid(order.get("payment_method_title")) or None}
-
-
-def _line(kind: LineKind, label: str, excl: Decimal, tax: Decimal, rate: Decimal) -> Raw:
-    return {
-        "kind": kind,
-        "label": label,
-        "total_excl": excl,
-        "tax_rate": rate,
-        "tax_amount": tax,
-        "total_incl": excl + tax,
-    }
 
 
 def _source(opts: Options, raw_id: str) -> Raw:
