@@ -171,19 +171,12 @@ def _build(
     return their balance (debits minus credits)."""
     balance = ZERO
     for (account, code, tax_rate), (amount, provenance) in postings.items():
-        if rate is None:
-            booked = amount.quantize(CENT, ROUND_HALF_UP)
-            original = None
-        else:
-            booked = (amount * rate).quantize(CENT, ROUND_HALF_UP)
-            original = amount
+        booked = cents(amount if rate is None else amount * rate)
         if not booked:
             continue
         balance += booked
-        if booked > 0:
-            debit, credit = booked, NIL
-        else:
-            debit, credit = NIL, -booked
+        debit, credit = _sides(booked)
+        original = None if rate is None else amount
         lines.append(
             EntryLine(
                 account,

@@ -55,7 +55,10 @@ def validate(raw: Any, location: str) -> Document | BadDocument:
     try:
         return struct_from_python(raw)
     except msgspec.ValidationError:
-        pass  # refused by the strict mirror: pydantic decides, and explains
+        return _validate_with_pydantic(raw, location)  # it decides, and explains
+
+
+def _validate_with_pydantic(raw: dict[str, Any], location: str) -> Document | BadDocument:
     try:
         return DOCUMENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -112,7 +115,9 @@ def _read_carefully(line: bytes, location: str) -> Document | BadDocument:
         raw = parse_json(line)
     except ValueError as exc:
         return BadDocument(location, None, f"invalid JSON: {exc}")
-    return validate(raw, location)
+    if not isinstance(raw, dict):
+        return validate(raw, location)  # says what the line holds instead of an object
+    return _validate_with_pydantic(raw, location)
 
 
 def read_all(paths: Iterable[str | Path]) -> Iterator[Document | BadDocument]:
