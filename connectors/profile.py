@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -123,6 +123,15 @@ def set_aside_reason(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
     return str(exc)
+
+
+def guard(platform: str, kind: str, raw_id: str, build: Callable[[], Any]) -> Any:
+    """``build()``'s document, or the payload set aside with its reason: a bad payload
+    (invalid document, missing field, unmappable value) never stops the fetch."""
+    try:
+        return build()
+    except (ValidationError, Unmappable, ValueError, KeyError, TypeError) as exc:
+        return SetAside(platform, raw_id, set_aside_reason(exc) or type(exc).__name__, kind)
 
 
 def parse_when(value: str | dt.date | dt.datetime, *, end: bool = False) -> dt.datetime:

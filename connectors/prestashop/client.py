@@ -16,13 +16,12 @@ Options (``[options]`` of the connection file): ``auth`` = "basic" (default) or 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import ValidationError
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, ShopHTTPError, offset_pages
 from postingrules.connectors.profile import (
@@ -30,7 +29,7 @@ from postingrules.connectors.profile import (
     FetchRequest,
     Profile,
     SetAside,
-    Unmappable,
+    guard,
 )
 
 from .mapping import PLATFORM, Lookups, as_list, map_payment, map_refund, map_sale, sid, status_of
@@ -141,17 +140,6 @@ def _group(rows: Sequence[dict[str, Any]], field: str) -> dict[str, list[dict[st
     return grouped
 
 
-def _guard(kind: str, raw_id: str, build: Callable[[], Document]) -> Document | SetAside:
-    try:
-        return build()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return SetAside(PLATFORM, raw_id, f"invalid document: {where}: {first['msg']}", kind)
-    except (Unmappable, ValueError, KeyError, TypeError) as exc:
-        return SetAside(PLATFORM, raw_id, str(exc) or type(exc).__name__, kind)
-
-
 def fetch(
     profile: Profile, request: FetchRequest, client: ShopClient
 ) -> Iterator[Document | SetAside]:
@@ -214,7 +202,8 @@ def fetch(
             load_people(taken)
             for order in taken:
                 oid = sid(order.get("id"))
-                yield _guard(
+                yield guard(
+                    PLATFORM,
                     "sale",
                     oid,
                     partial(
@@ -245,7 +234,8 @@ def fetch(
                         PLATFORM, slip_id, f"credit slip for unknown order {oid}", "refund"
                     )
                     continue
-                yield _guard(
+                yield guard(
+                    PLATFORM,
                     "refund",
                     slip_id,
                     partial(map_refund, lk, slip, order, details, invoices.get(oid, [])),
@@ -264,4 +254,4 @@ def fetch(
             for payment in page:
                 pid = sid(payment.get("id"))
                 linked = by_reference.get(sid(payment.get("order_reference")), [])
-                yield _guard("payment", pid, partial(map_payment, lk, payment, linked))
+                yield guard(PLATFORM, "payment", pid, partial(map_payment, lk, payment, linked))

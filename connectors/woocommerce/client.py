@@ -18,12 +18,11 @@ Credential roles: ``consumer_key``, ``consumer_secret``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from postingrules.connectors._http import RetryPolicy, ShopClient, numbered_pages
 from postingrules.connectors.profile import (
@@ -32,6 +31,7 @@ from postingrules.connectors.profile import (
     Profile,
     SetAside,
     Unmappable,
+    guard,
 )
 
 from .mapping import DEFAULT_VAT_KEYS, PLATFORM, Options, map_payments, map_refund, map_sale, sid
@@ -70,17 +70,6 @@ def options_of(profile: Profile) -> Options:
         invoice_date=str(profile.option("invoice_date", "paid")),
         tax_rates={str(k): Decimal(str(v)) for k, v in rates.items()} if rates else None,
     )
-
-
-def _guard(kind: str, raw_id: str, build: Callable[[], Any]) -> Any:
-    try:
-        return build()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return SetAside(PLATFORM, raw_id, f"invalid document: {where}: {first['msg']}", kind)
-    except (Unmappable, ValueError, KeyError, TypeError) as exc:
-        return SetAside(PLATFORM, raw_id, str(exc) or type(exc).__name__, kind)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -133,7 +122,7 @@ def fetch(
                 continue
             seen.add(oid)
             if "sale" in request.kinds:
-                yield _guard("sale", oid, lambda o=order: map_sale(o, opts))
+                yield guard(PLATFORM, "sale", oid, lambda o=order: map_sale(o, opts))
             refunds: list[dict[str, Any]] = []
             if order.get("refunds") and request.kinds & {"refund", "payment"}:
                 answer = client.get_json(f"orders/{oid}/refunds", per_page=100)
@@ -142,10 +131,12 @@ def fetch(
             if "refund" in request.kinds:
                 for refund in refunds:
                     rid = sid(refund.get("id"))
-                    yield _guard("refund", rid, lambda r=refund, o=order: map_refund(r, o, opts))
+                    yield guard(
+                        PLATFORM, "refund", rid, lambda r=refund, o=order: map_refund(r, o, opts)
+                    )
             if "payment" in request.kinds:
-                result = _guard(
-                    "payment", oid, lambda o=order, rs=refunds: map_payments(o, rs, opts)
+                result = guard(
+                    PLATFORM, "payment", oid, lambda o=order, rs=refunds: map_payments(o, rs, opts)
                 )
                 if isinstance(result, SetAside):
                     yield result
