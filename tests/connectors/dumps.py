@@ -9,11 +9,13 @@ document the connectors produce, with the same values as the line ``fetch`` writ
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from pydantic import BaseModel
 
+from postingrules.connectors.profile import SetAside
 from postingrules.model.documents import DOCUMENT_ADAPTER
 from postingrules.model.structs import encode_document
 
@@ -35,3 +37,21 @@ def as_json(document: Any) -> dict[str, Any]:
     dumped = model.model_dump(mode="json", exclude_none=True)
     assert _without_none(json.loads(encode_document(document))) == dumped
     return dumped
+
+
+def dump(items: Any) -> str:
+    """Documents and set-aside payloads as the JSON Lines snapshots hold them."""
+    out = []
+    for item in items:
+        if isinstance(item, SetAside):
+            out.append(
+                json.dumps({"set_aside": item.to_json()}, ensure_ascii=False, sort_keys=True)
+            )
+        else:
+            out.append(json.dumps(as_json(item), ensure_ascii=False))
+    return "\n".join(out) + "\n"
+
+
+def lines_incl(doc: Any) -> Decimal:
+    """A document's lines summed including tax, to reconcile with the shop's total."""
+    return sum((line.total_excl + line.tax_amount for line in doc.lines), Decimal(0))

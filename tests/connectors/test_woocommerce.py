@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from dumps import as_json
+from dumps import dump, lines_incl
 from fakes import Fault, LoopbackServer
 from fakes.woocommerce import FakeWooCommerce
 
@@ -26,22 +26,6 @@ from postingrules.connectors.woocommerce.mapping import (
 DATA = Path(__file__).resolve().parent / "data" / "woocommerce" / "variants-shop.json"
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "woocommerce"
 KEY, SECRET = "ck_test_0123456789", "cs_test_SECRET_abcdef"
-
-
-def dump(items) -> str:
-    out = []
-    for item in items:
-        if isinstance(item, SetAside):
-            out.append(
-                json.dumps({"set_aside": item.to_json()}, ensure_ascii=False, sort_keys=True)
-            )
-        else:
-            out.append(json.dumps(as_json(item), ensure_ascii=False))
-    return "\n".join(out) + "\n"
-
-
-def lines_incl(doc) -> Decimal:
-    return sum((line.total_excl + line.tax_amount for line in doc.lines), Decimal(0))
 
 
 @pytest.fixture
