@@ -55,3 +55,12 @@ def dump(items: Any) -> str:
 def lines_incl(doc: Any) -> Decimal:
     """A document's lines summed including tax, to reconcile with the shop's total."""
     return sum((line.total_excl + line.tax_amount for line in doc.lines), Decimal(0))
+
+
+def dump_batch(documents: list[Any], aside: list[SetAside]) -> str:
+    """A batch's documents and set-aside payloads as one JSON snapshot (Magento, Shopify)."""
+    payload = {
+        "documents": [as_json(d) for d in documents],
+        "set_aside": [vars(a) for a in aside],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

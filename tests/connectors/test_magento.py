@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dumps import as_json
+from dumps import dump_batch
 from e2e import RULES, preview_entries
 from fakes import Fault, LoopbackServer
 from fakes import magento as fake
@@ -27,7 +26,6 @@ from postingrules.connectors.magento.client import (
 )
 from postingrules.connectors.magento.mapping import (
     Context,
-    SetAside,
     map_batch,
     map_creditmemo,
     map_invoice,
@@ -39,14 +37,6 @@ from postingrules.model.documents import Refund, Sale
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "magento"
 CTX = Context(shop="demo.example")
 D = Decimal
-
-
-def _dump(documents: list, aside: list[SetAside]) -> str:
-    payload = {
-        "documents": [as_json(d) for d in documents],
-        "set_aside": [vars(a) for a in aside],
-    }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def _reconciles(doc: Sale | Refund) -> None:
@@ -71,7 +61,7 @@ def test_snapshot_every_sample_and_variant(data, snapshot):
     for doc in documents:
         if doc.kind != "payment":
             _reconciles(doc)
-    snapshot.assert_match(_dump(documents, aside), "invoices_and_creditmemos.json")
+    snapshot.assert_match(dump_batch(documents, aside), "invoices_and_creditmemos.json")
     as_orders = [map_order(o, CTX) for o in orders]
     # docs-order-get.json is the official example with its "..." items dropped (see the
     # folder's README): only item 3 (22.00) is left of a 160.00 subtotal, so the sale
@@ -80,7 +70,7 @@ def test_snapshot_every_sample_and_variant(data, snapshot):
     assert elided.totals.excl - sum(line.total_excl for line in elided.lines) == D("138")
     for sale in complete:
         _reconciles(sale)
-    snapshot.assert_match(_dump(as_orders, []), "orders_as_sales.json")
+    snapshot.assert_match(dump_batch(as_orders, []), "orders_as_sales.json")
 
 
 def test_configurable_and_bundle_items_are_not_double_counted(data, shops_dir):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dumps import as_json
+from dumps import dump_batch
 from e2e import RULES, preview_entries
 from fakes import Fault, LoopbackServer
 from fakes import shopify as fake
@@ -21,7 +21,6 @@ from postingrules.connectors.profile import FetchRequest, Profile, ProfileError
 from postingrules.connectors.shopify.client import ShopifyReader, fetch, make_client
 from postingrules.connectors.shopify.mapping import (
     Context,
-    SetAside,
     map_batch,
     map_order,
     rest_order_to_node,
@@ -31,14 +30,6 @@ from postingrules.model.documents import Payment, Refund, Sale
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "connectors" / "shopify"
 CTX = Context(shop="boutique.myshopify.com")
 D = Decimal
-
-
-def _dump(documents: list, aside: list[SetAside]) -> str:
-    payload = {
-        "documents": [as_json(d) for d in documents],
-        "set_aside": [vars(a) for a in aside],
-    }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def _lines_total(doc: Sale | Refund) -> tuple[Decimal, Decimal]:
@@ -62,7 +53,7 @@ def test_snapshot_graphql_variants(snapshot):
     for doc in documents:
         if doc.kind != "payment":
             assert _lines_total(doc) == (doc.totals.excl, doc.totals.tax), doc.key
-    snapshot.assert_match(_dump(documents, aside), "graphql_variants.json")
+    snapshot.assert_match(dump_batch(documents, aside), "graphql_variants.json")
 
 
 def test_snapshot_rest_reference_samples(shops_dir, rest_sample, snapshot):
@@ -74,9 +65,9 @@ def test_snapshot_rest_reference_samples(shops_dir, rest_sample, snapshot):
     nodes = [rest_sample, *(rest_order_to_node(o) for o in listed)]
     documents, aside = map_batch(nodes, CTX)
     assert aside == []
-    snapshot.assert_match(_dump(documents, aside), "rest_samples.json")
+    snapshot.assert_match(dump_batch(documents, aside), "rest_samples.json")
     refund_docs, _ = map_batch([with_shipping_refund], CTX)
-    snapshot.assert_match(_dump(refund_docs, []), "rest_shipping_refund.json")
+    snapshot.assert_match(dump_batch(refund_docs, []), "rest_shipping_refund.json")
 
 
 def test_rest_sample_sale_reconciles_and_its_refund_carries_the_documented_gap(rest_sample):
