@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import itemgetter
+from typing import TypeVar
 
 import pycountry
 from pydantic import ValidationError
@@ -46,6 +47,9 @@ EMPTY = "NON-RENSEIGNE"
 _EMPTY_LENGTH = len(EMPTY)
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 Column = int | str
 """A 0-based position, or a header name looked up in the file's first line."""
@@ -289,15 +293,37 @@ def _item_amounts(row: _Row, settings: Settings) -> _ItemAmounts:
     return quantity, unit, rate, excl, tax
 
 
+_MEMO_SIZE = 4096
+"""Bound of each per-importer memo of cell conversions (a few MB at most)."""
+
+
+def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Store a conversion; a memo that outgrows ``_MEMO_SIZE`` starts again empty."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 class Importer:
     """Reads successive hourly files; remembers the (order id, marketplace reference) pairs
-    of the orders it mapped, so overlapping files do not import a line twice."""
+    of the orders it mapped, so overlapping files do not import a line twice.
+
+    It also remembers what cells converted to (amounts, dates, currencies), keyed by their
+    text: an hourly file repeats a few prices, rates, dates and one currency over thousands
+    of lines, and each conversion (Decimal parsing, VAT split, date checks) is a pure
+    function of the texts under these settings.  Failures are not remembered: each bad cell
+    raises again, with its own line number."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.seen: set[tuple[str, str]] = set()
         self.orders_seen: set[str] = set()
         self.duplicates = 0
+        self._items: dict[tuple[str, str, str], _ItemAmounts] = {}
+        self._shipping: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
+        self._dates: dict[str, dt.date] = {}
+        self._currencies: dict[str, str] = {}
 
     def read(self, text: str, name: str = "") -> tuple[list[Document], list[SetAside]]:
         """Map one file's text; malformed lines and unmappable orders are set aside.
@@ -423,7 +449,11 @@ class Importer:
         include = settings.prices_include_tax
         lines: list[Raw] = []
         for row in rows:
-            quantity, unit, rate, excl, tax = _item_amounts(row, settings)
+            key = (row[2], row[3], row[4])
+            amounts = self._items.get(key)
+            if amounts is None:
+                amounts = _remember(self._items, key, _item_amounts(row, settings))
+            quantity, unit, rate, excl, tax = amounts
             lines.append(
                 {
                     "kind": "product",
@@ -439,9 +469,15 @@ class Importer:
             )
         if shipping_text:
             rate = lines[0]["tax_rate"]  # the first line's rate, as for its item
-            shipping = _number(shipping_text, "shipping")
+            ship_key = (shipping_text, rows[0][4])  # keyed by texts, as every memo
+            split = self._shipping.get(ship_key)
+            if split is None:
+                shipping = _number(shipping_text, "shipping")
+                split = _remember(
+                    self._shipping, ship_key, (shipping, *_split_tax(shipping, rate, include))
+                )
+            shipping, excl, tax = split
             if shipping:
-                excl, tax = _split_tax(shipping, rate, include)
                 lines.append(
                     {
                         "kind": "shipping",
@@ -471,8 +507,14 @@ class Importer:
             "group": marketplace,
         }
         method = {"code": "marketplace", "label": payment_label or marketplace}
-        currency = currency_from_numeric(currency_text)
-        order_date = _date(date_text, settings)
+        currency = self._currencies.get(currency_text)
+        if currency is None:
+            currency = _remember(
+                self._currencies, currency_text, currency_from_numeric(currency_text)
+            )
+        order_date = self._dates.get(date_text)
+        if order_date is None:
+            order_date = _remember(self._dates, date_text, _date(date_text, settings))
         sale_key = f"{PLATFORM}:{settings.shop}:sale:{order_id}"
         source = {"platform": PLATFORM, "shop": settings.shop, "raw_id": order_id}
         total = excl + tax
