@@ -148,9 +148,10 @@ _CURRENCIES: dict[str, str | None] = {}
 """ISO 4217 numeric → alphabetic code (``None`` when unknown), filled as codes are met."""
 
 
-_Row = tuple[int, str, str, str, str, str]
-"""One item line as ``_read`` keeps it: its line number, then its cleaned cells: quantity,
-unit price, tax rate, product name, sku (the shop reference, else the marketplace one)."""
+_Row = tuple[int, tuple[str, str, str], str, str]
+"""One item line as ``_read`` keeps it: its line number, then its cleaned cells: (quantity,
+unit price, tax rate) together, as the key of the memo of their amounts, product name, sku
+(the shop reference, else the marketplace one)."""
 
 _NOWHERE = sys.maxsize
 """The position of a column the map leaves out: beyond every row, so it reads ``""``."""
@@ -314,19 +315,31 @@ def _rate(text: str, settings: Settings) -> Decimal:
     return settings.default_tax_rate
 
 
-_ItemAmounts = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
-"""(quantity, unit price, tax rate, total excl., tax) of an item line."""
+_ItemAmounts = tuple[Decimal, Decimal | None, Decimal, Decimal, Decimal, Decimal]
+"""(quantity, unit price excl. or ``None`` if the file's are incl., tax rate, total excl.,
+tax, total incl.) of an item line."""
 
 
 def _item_amounts(row: _Row, settings: Settings) -> _ItemAmounts:
-    number, quantity_text, unit_text, rate_text, _, _ = row
+    number, (quantity_text, unit_text, rate_text), _, _ = row
     quantity = _number(quantity_text or "1", "quantity")
     if quantity <= 0:
         raise Unmappable(f"line {number}: quantity {quantity} on a sale")
     unit = _number(unit_text, "unit price")
     rate = _rate(rate_text, settings)
-    excl, tax = _split_tax(unit * quantity, rate, settings.prices_include_tax)
-    return quantity, unit, rate, excl, tax
+    include = settings.prices_include_tax
+    excl, tax = _split_tax(unit * quantity, rate, include)
+    return quantity, None if include else unit, rate, excl, tax, excl + tax
+
+
+def _shipping_amounts(text: str, rate: Decimal, include: bool) -> tuple[Decimal, ...]:
+    """(excl., tax, incl.) of the shipping cell at ``rate``; empty when it is zero (the
+    order then has no shipping line)."""
+    shipping = _number(text, "shipping")
+    if not shipping:
+        return ()
+    excl, tax = _split_tax(shipping, rate, include)
+    return excl, tax, excl + tax
 
 
 _MEMO_SIZE = 4096
@@ -357,7 +370,7 @@ class Importer:
         self.orders_seen: set[str] = set()
         self.duplicates = 0
         self._items: dict[tuple[str, str, str], _ItemAmounts] = {}
-        self._shipping: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
+        self._shipping: dict[tuple[str, str], tuple[Decimal, ...]] = {}
         self._dates: dict[str, dt.date] = {}
         self._currencies: dict[str, str] = {}
 
@@ -405,7 +418,7 @@ class Importer:
             if pair in seen or (known is not None and pair in known):
                 self.duplicates += 1
                 continue
-            row = (number, quantity, unit, rate, label, sku or reference)
+            row = (number, (quantity, unit, rate), label, sku or reference)
             if known is None:  # the order's first line: its own fields are read from it
                 pairs[order_id] = [pair]
                 orders[order_id] = [row]
@@ -450,35 +463,33 @@ class Importer:
         include = settings.prices_include_tax
         lines: list[Raw] = []
         for row in rows:
-            key = (row[1], row[2], row[3])
-            amounts = self._items.get(key)
+            amounts = self._items.get(row[1])
             if amounts is None:
-                amounts = _remember(self._items, key, _item_amounts(row, settings))
-            quantity, unit, rate, excl, tax = amounts
+                amounts = _remember(self._items, row[1], _item_amounts(row, settings))
+            quantity, unit, rate, excl, tax, incl = amounts
             lines.append(
                 {
                     "kind": "product",
-                    "label": row[4],
-                    "sku": row[5] or None,
+                    "label": row[2],
+                    "sku": row[3] or None,
                     "quantity": quantity,
-                    "unit_price_excl": None if include else unit,
+                    "unit_price_excl": unit,
                     "total_excl": excl,
                     "tax_rate": rate,
                     "tax_amount": tax,
-                    "total_incl": excl + tax,
+                    "total_incl": incl,
                 }
             )
         if shipping_text:
             rate = lines[0]["tax_rate"]  # the first line's rate, as for its item
-            ship_key = (shipping_text, rows[0][3])  # keyed by texts, as every memo
+            ship_key = (shipping_text, rows[0][1][2])  # keyed by texts, as every memo
             split = self._shipping.get(ship_key)
             if split is None:
-                shipping = _number(shipping_text, "shipping")
                 split = _remember(
-                    self._shipping, ship_key, (shipping, *_split_tax(shipping, rate, include))
+                    self._shipping, ship_key, _shipping_amounts(shipping_text, rate, include)
                 )
-            shipping, excl, tax = split
-            if shipping:
+            if split:
+                excl, tax, incl = split
                 lines.append(
                     {
                         "kind": "shipping",
@@ -486,7 +497,7 @@ class Importer:
                         "total_excl": excl,
                         "tax_rate": rate,
                         "tax_amount": tax,
-                        "total_incl": excl + tax,
+                        "total_incl": incl,
                     }
                 )
         excl = tax = ZERO
