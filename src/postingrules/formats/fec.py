@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from decimal import Decimal
+from itertools import repeat
 from operator import attrgetter
 from typing import IO, Any, BinaryIO, ClassVar
 
@@ -64,6 +65,8 @@ _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
+_Dated = tuple[str, str, str, str, bytes, dict[bytes, bytes]]  # see Fec._date_parts
+_Account = tuple[str, str | None, str, str]  # see Fec._account_part
 
 
 def fec_file_name(siren: str, closing_date: dt.date) -> str:
@@ -125,14 +128,14 @@ class Fec(Format):
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
-        self._parts: dict[tuple[str, str | None, str | None, str], str] = {}
+        self._parts: dict[tuple[str, str | None, str | None], _Account] = {}
         self._journals: dict[tuple[str, str | None], tuple[bytes, str]] = {}
         self._year = (opts["fiscal_year_start"], opts["fiscal_year_end"])
         valid = opts["validation_date"]
         self._tail = f"{self.separator * 3}{self._date(valid)}{self.separator}" if valid else ""
         # What makes _text change a printable ASCII value: a space or formula prefix first.
         self._bad_first = " =+-@" if opts["neutralise_formulas"] else " "
-        self._dated: dict[dt.date, tuple[str, str, str]] = {}
+        self._dated: dict[dt.date, _Dated] = {}
 
     # -- rendering one entry -----------------------------------------------------------------
 
@@ -153,15 +156,19 @@ class Fec(Format):
         cache[value] = safe
         return safe
 
-    def _date_parts(self, day: dt.date) -> tuple[str, str, str]:
-        """The date's text, the columns from EcritureLet to ValidDate, and those with an
-        empty Montantdevise (no foreign currency), kept per date."""
+    def _date_parts(self, day: dt.date) -> _Dated:
+        """What every entry of a date shares, kept per date: the date's text, the columns
+        from EcritureLet to ValidDate, those with an empty Montantdevise (no foreign
+        currency), those after a debit amount (``<sep>0,00`` first), the two dates of the
+        sort key packed, and the sort keys by journal (see :meth:`_render`)."""
         date = self._date(day)
         sep = self.separator
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
+        valid = self.options["validation_date"]
+        days = _DAYS.pack((valid or day).toordinal(), day.toordinal())
         if len(self._dated) > 4096:
             self._dated.clear()
-        parts = self._dated[day] = (date, tail, tail + sep)
+        parts = self._dated[day] = (date, tail, tail + sep, f"{sep}0,00{tail}{sep}", days, {})
         return parts
 
     def _date(self, day: dt.date) -> str:
@@ -199,9 +206,9 @@ class Fec(Format):
         return done
 
     def _render(self, entry: Entry) -> tuple[bytes, bytes]:
-        """The journal's sort key (see :meth:`_journal`) and the entry's lines encoded, with
-        ``_PLACEHOLDER`` for its number; errors name the field (:meth:`_records` adds the
-        entry)."""
+        """The entry's sort key (validation date and date packed, then the journal's key, see
+        :meth:`_journal`) and its lines encoded, with ``_PLACEHOLDER`` for its number; errors
+        name the field (:meth:`_records` adds the entry)."""
         sep = self.separator
         lines = entry.lines
         if not lines:
@@ -223,14 +230,16 @@ class Fec(Format):
             piece = self._text(piece, "piece")
         if not piece:
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
-        dated = self._dated.get(day)
-        if dated is None:
-            dated = self._date_parts(day)
-        date, tail, plain_tail = dated
+        dated = self._dated.get(day) or self._date_parts(day)
+        date, tail, plain_tail, debit_tail, days, keys = dated
+        key = keys.get(journal)
+        if key is None:
+            key = keys[journal] = days + journal
         head = f"{head}{date}{sep}"
         # Per line only the account part, amounts and currency change (and the label, when
-        # the entry has none).
-        entry_label = entry.label
+        # the entry has none): a row is one f-string, the zero amount written with the
+        # columns around it (`mid_credit`, `debit_tail`).
+        entry_label = raw_label = entry.label
         if entry_label and not (
             entry_label.isascii() and entry_label.isprintable()
             and entry_label[:1] not in bad_first and entry_label[-1:] != " "
@@ -238,6 +247,7 @@ class Fec(Format):
         ):  # fmt: skip
             entry_label = self._text(entry_label, "label")
         mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
+        mid_credit = f"{mid}0,00{sep}"
         parts = self._parts
         out: list[str] = []
         append = out.append
@@ -245,40 +255,61 @@ class Fec(Format):
         total_credit: Decimal | None = None
         try:
             for line in lines:
-                key = (line.account, line.aux, line.aux_name, line.label)
-                account_part = parts.get(key)
-                if account_part is None:
-                    account_part = self._account_part(*key, sep)
+                known = parts.get((line.account, line.aux, line.aux_name))
+                if known is None:
+                    kind = (line.account, line.aux, line.aux_name)
+                    known = self._account_part(*kind, line.label, sep)
                     if len(parts) > 8192:
                         parts.clear()
-                    parts[key] = account_part
+                    parts[kind] = known
+                # CompteNum<sep> + CompteLib + <sep>CompAuxNum<sep>CompAuxLib
+                account, account_label, aux, account_num = known
+                if account_label is None:  # the line's label, most often the entry's
+                    label = line.label
+                    if label == raw_label and entry_label:
+                        account_label = entry_label
+                    else:
+                        account_label = self._text(label, "label")
+                        if not account_label:
+                            raise FormatError(
+                                f"CompteLib is blank for account {account_num} (no label; "
+                                "give account_labels)",
+                                field="label",
+                            )
                 if not entry_label:
                     label = self._text(line.label, "label")
                     if not label:
                         raise FormatError("EcritureLib is blank", field="label")
                     mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
+                    mid_credit = f"{mid}0,00{sep}"
+                row = f"{head}{account}{account_label}{aux}"
                 debit, credit = line.debit, line.credit
+                # Not two decimals in plain notation, or negative ("-" sorts before digits):
+                # _amount formats or refuses.
                 if credit and not debit:
                     # Totals skip zeros and start from the first amount: adding costs.
                     total_credit = credit if total_credit is None else total_credit + credit
                     text = str(credit)
-                    if text[-3:-2] != "." or text[0] == "-":  # not two decimals, or negative
+                    if text[-3:-2] != "." or text < "0":
                         text = self._amount(credit, "credit")
-                    amounts = f"0,00{sep}{text.replace('.', ',')}"
+                    if line.currency_amount is None and line.currency is None:
+                        append(f"{row}{mid_credit}{text.replace('.', ',')}{plain_tail}")
+                    else:
+                        foreign = self._foreign(line.currency_amount, line.currency, sep)
+                        append(f"{row}{mid_credit}{text.replace('.', ',')}{tail}{foreign}")
                 elif debit and not credit:
                     total_debit = debit if total_debit is None else total_debit + debit
                     text = str(debit)
-                    if text[-3:-2] != "." or text[0] == "-":
+                    if text[-3:-2] != "." or text < "0":
                         text = self._amount(debit, "debit")
-                    amounts = f"{text.replace('.', ',')}{sep}0,00"
+                    if line.currency_amount is None and line.currency is None:
+                        append(f"{row}{mid}{text.replace('.', ',')}{debit_tail}")
+                    else:
+                        foreign = self._foreign(line.currency_amount, line.currency, sep)
+                        append(f"{row}{mid}{text.replace('.', ',')}{sep}0,00{tail}{foreign}")
                 else:
                     raise FormatError("exactly one of debit and credit must be non-zero",
                                       field="debit")  # fmt: skip
-                if line.currency_amount is None and line.currency is None:
-                    append(f"{head}{account_part}{mid}{amounts}{plain_tail}")
-                else:
-                    foreign = self._foreign(line.currency_amount, line.currency, sep)
-                    append(f"{head}{account_part}{mid}{amounts}{tail}{foreign}")
         except FormatError as err:  # the line is the one after those rendered
             raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
         if total_debit != total_credit and unbalanced(lines):
@@ -291,7 +322,7 @@ class Fec(Format):
                 field="lines",
             )
         eol = self.line_ending
-        return journal, (eol.join(out) + eol).encode(self._transcoder.encoding)
+        return key, (eol.join(out) + eol).encode(self._transcoder.encoding)
 
     @staticmethod
     def _foreign(amount: Decimal | None, currency: str | None, sep: str) -> str:
@@ -307,8 +338,11 @@ class Fec(Format):
 
     def _account_part(
         self, account: str, aux: str | None, aux_name: str | None, label: str, sep: str
-    ) -> str:
-        """``CompteNum<sep>CompteLib<sep>CompAuxNum<sep>CompAuxLib`` for one kind of line."""
+    ) -> _Account:
+        """``CompteNum<sep>``, CompteLib when ``account_labels`` gives it (else None: the
+        line's label, which changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib``
+        and CompteNum, for one kind of line; checked in column order with this line's
+        label."""
         account_num = self._text(account, "account")
         if not _ACCOUNT.match(account_num):
             raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
@@ -325,7 +359,8 @@ class Fec(Format):
             aux_name_text = self._text(aux_name or aux, "aux_name")
         else:
             aux_text = aux_name_text = ""
-        return f"{account_num}{sep}{account_label}{sep}{aux_text}{sep}{aux_name_text}"
+        fixed = account_label if known else None
+        return f"{account_num}{sep}", fixed, f"{sep}{aux_text}{sep}{aux_name_text}", account_num
 
     # -- ordering and numbering --------------------------------------------------------------
 
@@ -344,24 +379,14 @@ class Fec(Format):
         held = 0
         spills: list[IO[bytes]] = []
         size = int(self.options["sort_chunk_size"])
-        valid = self.options["validation_date"]
-        valid_ord = valid.toordinal() if valid else None
-        days: dict[dt.date, bytes] = {}  # the two packed dates, by entry date
         render = self._render
         for entry in entries:
             try:
-                journal, blob = render(entry)
+                key, blob = render(entry)
             except FormatError as err:
                 raise FormatError(
                     err.message, document_key=entry.document_key, field=err.field
                 ) from None
-            day_key = days.get(entry.date)
-            if day_key is None:
-                if len(days) > 4096:
-                    days.clear()
-                day = entry.date.toordinal()
-                day_key = days[entry.date] = _DAYS.pack(valid_ord or day, day)
-            key = day_key + journal
             group = chunk.get(key)
             if group is None:
                 chunk[key] = [blob]
@@ -408,13 +433,11 @@ class Fec(Format):
                     prefix = f"{name}-".encode(encoding).replace(b"%", b"%%")
                     templates[journal] = b"%s%%0%dd" % (prefix, width)
                     number = int(first.get(name, 1)) - 1
-                template = templates[journal]
-                done = []
-                for blob in blobs:
-                    number += 1
-                    done.append(blob.replace(_PLACEHOLDER, template % number))
-                numbers[journal] = number
-                out.write(b"".join(done))
+                # The numbers set in C (map), not in a Python loop over the entries.
+                last = number + len(blobs)
+                numbered = map(templates[journal].__mod__, range(number + 1, last + 1))
+                out.write(b"".join(map(bytes.replace, blobs, repeat(_PLACEHOLDER), numbered)))
+                numbers[journal] = last
                 count += len(blobs)
         return count
 
