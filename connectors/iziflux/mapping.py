@@ -402,7 +402,7 @@ class Importer:
         # (keeping tens of thousands of lists of ~45 strings alive made splitting 2x slower).
         orders: dict[str, list[_Row]] = {}
         heads: dict[str, list[str]] = {}
-        pairs: dict[str, list[tuple[str, str]]] = {}
+        pairs: dict[str, set[tuple[str, str]]] = {}  # by order: its (order id, reference)
         aside: list[SetAside] = []
         seen = self.seen
         for number, raw in enumerate(lines[1:], start=2):
@@ -420,18 +420,18 @@ class Importer:
                 continue
             row = (number, (quantity, unit, rate), label, sku or reference)
             if known is None:  # the order's first line: its own fields are read from it
-                pairs[order_id] = [pair]
+                pairs[order_id] = {pair}
                 orders[order_id] = [row]
                 heads[order_id] = head(cells)
             else:
-                known.append(pair)
+                known.add(pair)
                 orders[order_id].append(row)
         documents: list[Document] = []
         for order_id, rows in orders.items():
             try:
                 if order_id in self.orders_seen:
                     raise Unmappable("order already imported from an earlier file, new lines")
-                self._documents(order_id, rows, heads[order_id], documents)
+                documents.extend(self._documents(order_id, rows, heads[order_id]))
                 self.orders_seen.add(order_id)
                 # only mapped lines count as seen: a corrected resend of a set-aside order
                 # is read again, not dropped as a duplicate
@@ -440,11 +440,10 @@ class Importer:
                 aside.append(SetAside(PLATFORM, order_id, set_aside_reason(exc), "sale"))
         return documents, aside
 
-    def _documents(
-        self, order_id: str, rows: list[_Row], fields: list[str], documents: list[Document]
-    ) -> None:
-        """Append the sale of one order (and the payment settling it) to ``documents``;
-        ``fields`` are the order's cells read from its first line, in ``_pickers``' order."""
+    def _documents(self, order_id: str, rows: list[_Row], fields: list[str]) -> list[Document]:
+        """The sale of one order and the payment settling it (none if nothing is due), or
+        the first reason not to map it; ``fields`` are the order's cells read from its first
+        line, in ``_pickers``' order."""
         settings = self.settings
         (
             shipping_text,
@@ -530,50 +529,50 @@ class Importer:
         sale_key = f"{PLATFORM}:{settings.shop}:sale:{order_id}"
         source = {"platform": PLATFORM, "shop": settings.shop, "raw_id": order_id}
         total = excl + tax
-        documents.append(
+        sale = validate_document(
+            {
+                "kind": "sale",
+                "key": sale_key,
+                "number": order_id,  # no invoice number in the file: the marketplace order id
+                "order_id": order_id,
+                "order_reference": transaction_id or order_id,
+                "order_date": order_date,
+                "invoice_date": order_date,
+                "status": "paid",
+                "status_raw": marketplace,
+                "currency": currency,
+                "customer": customer,
+                "billing": billing,
+                "shipping": billing,
+                "payment_method": method,
+                "source": source,
+                "lines": lines,
+                "totals": {"excl": excl, "tax": tax, "incl": total, "paid": total},
+            }
+        )
+        if total <= 0:
+            return [sale]
+        return [
+            sale,
             validate_document(
                 {
-                    "kind": "sale",
-                    "key": sale_key,
-                    "number": order_id,  # no invoice number in the file: the marketplace order id
+                    "kind": "payment",
+                    "key": f"{PLATFORM}:{settings.shop}:payment:{order_id}",
+                    "id": order_id,
+                    "payment_date": order_date,
+                    "method": method,
+                    "amount": total,
+                    "transaction_id": transaction_id or None,
+                    "currency": currency,
                     "order_id": order_id,
                     "order_reference": transaction_id or order_id,
-                    "order_date": order_date,
-                    "invoice_date": order_date,
-                    "status": "paid",
-                    "status_raw": marketplace,
-                    "currency": currency,
+                    "settles": (sale_key,),
                     "customer": customer,
                     "billing": billing,
-                    "shipping": billing,
-                    "payment_method": method,
                     "source": source,
-                    "lines": lines,
-                    "totals": {"excl": excl, "tax": tax, "incl": total, "paid": total},
                 }
-            )
-        )
-        if total > 0:
-            documents.append(
-                validate_document(
-                    {
-                        "kind": "payment",
-                        "key": f"{PLATFORM}:{settings.shop}:payment:{order_id}",
-                        "id": order_id,
-                        "payment_date": order_date,
-                        "method": method,
-                        "amount": total,
-                        "transaction_id": transaction_id or None,
-                        "currency": currency,
-                        "order_id": order_id,
-                        "order_reference": transaction_id or order_id,
-                        "settles": (sale_key,),
-                        "customer": customer,
-                        "billing": billing,
-                        "source": source,
-                    }
-                )
-            )
+            ),
+        ]
 
     def read_all(self, texts: Iterable[tuple[str, str]]) -> tuple[list[Document], list[SetAside]]:
         """Map several ``(name, text)`` files in order."""
