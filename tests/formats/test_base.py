@@ -61,6 +61,23 @@ def test_transliterate_keeps_what_encoding_holds() -> None:
     assert Transcoder("iso-8859-15").text("Łódź") == "Lódz"
 
 
+def test_transliterations_already_found_give_the_same_text() -> None:
+    # The second value goes through the transliterations learnt from the first; what they
+    # do not cover (a new character, one with none) goes through the character loop again.
+    for encoding, first, second, expected in (
+        ("ascii", "Crème œuf", "Œuf crème — brûlée", "OEuf creme - brulee"),
+        ("cp1252", "Łódź", "Kraków, Łódź ąę", "Kraków, Lódz ae"),
+    ):
+        transcoder = Transcoder(encoding)
+        transcoder.text(first)
+        assert transcoder.text(second) == expected
+        assert transcoder.text(second) == expected
+    transcoder = Transcoder("ascii")
+    transcoder.text("é")
+    with pytest.raises(FormatError, match="'東' has no transliteration"):
+        transcoder.text("é東", "order-9", "label")
+
+
 def test_untransliterable_character_is_refused_with_location() -> None:
     with pytest.raises(FormatError) as err:
         Transcoder("ascii").text("Tokyo 東京", "order-9", "label")

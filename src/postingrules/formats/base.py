@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO, ClassVar, Literal
@@ -132,6 +133,7 @@ class Format:
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 _CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 # Characters NFKD does not decompose into an ASCII letter, with their usual ASCII form.
 _FALLBACK = {
@@ -207,6 +209,15 @@ class Transcoder:
             )
         self.on_unencodable = on_unencodable
         self._unicode = self.encoding in ("utf-8", "utf-16", "utf-32", "utf-8-sig")
+        # Transliterations found so far (code point -> text), for str.translate: a label
+        # with accents is then made to fit with a few C calls, not a Python loop over its
+        # characters with an encode per character.  Only characters the encoding cannot
+        # hold are in it, so it leaves a value that fits as it is, and a value it leaves
+        # unencodable goes through the loop (which raises, or adds the missing characters).
+        self._known: dict[int, str] = {}
+
+    def _translate(self, run: re.Match[str]) -> str:
+        return run[0].translate(self._known)
 
     def _holds(self, value: str) -> bool:
         try:
@@ -217,8 +228,13 @@ class Transcoder:
 
     def text(self, value: str, document_key: str | None = None, field: str | None = None) -> str:
         """``value`` made encodable; :class:`FormatError` naming the entry and field if not."""
-        if self._unicode or value.isascii() or self._holds(value):
+        if self._unicode or value.isascii():
             return value
+        # The known transliterations applied (the value itself when it fits the encoding);
+        # to its non-ASCII runs only: str.translate on a whole label costs several times more.
+        known = _NON_ASCII.sub(self._translate, value)
+        if self._holds(known):
+            return known
         out = []
         for char in value:
             if self._holds(char):
@@ -233,16 +249,18 @@ class Transcoder:
             plain = "".join(
                 c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
             )
-            if plain and self._holds(plain):
-                out.append(plain)
-            elif char in _FALLBACK and self._holds(_FALLBACK[char]):
-                out.append(_FALLBACK[char])
-            else:
-                raise FormatError(
-                    f"character {char!r} has no transliteration in {self.encoding}",
-                    document_key=document_key,
-                    field=field,
-                )
+            if not (plain and self._holds(plain)):
+                plain = _FALLBACK.get(char, "")
+                if not (plain and self._holds(plain)):
+                    raise FormatError(
+                        f"character {char!r} has no transliteration in {self.encoding}",
+                        document_key=document_key,
+                        field=field,
+                    )
+            out.append(plain)
+            if len(self._known) > 4096:
+                self._known.clear()
+            self._known[ord(char)] = plain
         return "".join(out)
 
 
