@@ -122,9 +122,11 @@ def dec(value: Any) -> Decimal:
     Floats go through ``str`` (their shortest repr), never ``Decimal(float)``.
     Raises :class:`ValueError` for ``None``, ``""``, booleans or text that is not a number.
     """
-    # Fast path for the usual shop scalar, a well-formed numeric string (``Decimal`` ignores
-    # surrounding whitespace itself); anything else takes the checked path below.
-    if type(value) is str:
+    # Fast paths for the usual shop scalars: a well-formed numeric string (``Decimal`` ignores
+    # surrounding whitespace itself), a JSON fraction already parsed as a Decimal, an integer
+    # quantity (``type`` excludes ``bool``); anything else takes the checked path below.
+    kind = type(value)
+    if kind is str:
         try:
             result = Decimal(value)
         except InvalidOperation:
@@ -132,6 +134,10 @@ def dec(value: Any) -> Decimal:
         else:
             if result.is_finite():
                 return result
+    elif kind is Decimal:
+        return value
+    elif kind is int:
+        return Decimal(value)
     return _dec_checked(value)
 
 

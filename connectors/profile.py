@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from postingrules.connectors._http import dec_or
+from postingrules.connectors._http import dec
 
 Raw = dict[str, Any]
 """A document (or one of its parts) as plain Python values, before validation."""
@@ -83,9 +83,13 @@ def amount(record: Mapping[str, Any], name: str) -> Decimal:
     """``record[name]`` as an amount, absent or blank meaning 0; anything else that is not a
     number is :class:`Unmappable`, naming the field."""
     value = record.get(name)
-    try:
-        return dec_or(value, _ZERO)
+    if value is None:
+        return _ZERO
+    try:  # dec() directly, not dec_or(): one call less on every amount of every document
+        return dec(value)
     except ValueError:
+        if isinstance(value, str) and not value.strip():
+            return _ZERO
         raise Unmappable(f"{name} is not an amount: {str(value).strip()[:30]!r}") from None
 
 
