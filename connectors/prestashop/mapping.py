@@ -50,6 +50,24 @@ METHODS = (
 _RATES_CACHE: dict[int, tuple[Mapping[str, Any], int, list[Decimal], dict[str, Decimal]]] = {}
 """Parsed rates of the shops' ``taxes`` tables, by table identity (see Lookups._rates)."""
 
+_MEMOS: dict[int, tuple[Mapping[str, Any], int, dict[str, Any]]] = {}
+"""Values derived from the other reference tables, by table identity (see :func:`_memo`)."""
+
+
+def _memo(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Values derived from the reference ``table`` by id, kept for the next order: every order
+    of a fetch looks up the same few countries, currencies and order states.
+
+    As with the taxes, these tables are read-only once mapping starts (``fetch`` loads them
+    first); a different table, or one that grew or shrank, starts a new memo.  Keyed by
+    identity, not held by :class:`Lookups`, which callers rebuild from its ``__dict__``."""
+    entry = _MEMOS.get(id(table))
+    if entry is None or entry[0] is not table or entry[1] != len(table):
+        if len(_MEMOS) >= 48:
+            _MEMOS.clear()
+        entry = _MEMOS[id(table)] = (table, len(table), {})
+    return entry[2]
+
 
 @dataclass
 class Lookups:
@@ -64,6 +82,39 @@ class Lookups:
     addresses: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     invoice_prefix: str = ""
     slip_prefix: str = ""
+
+    def country_code(self, country_id: str) -> str | None:
+        """The upper-case ISO code of country ``country_id``; None if unknown or without one."""
+        memo = _memo(self.countries)
+        code = memo.get(country_id)
+        if code is None:
+            country = self.countries.get(country_id)
+            code = sid(country.get("iso_code")).upper() if country is not None else ""
+            if not code:
+                return None
+            memo[country_id] = code
+        return code
+
+    def currency_code(self, currency_id: str) -> str | None:
+        """The upper-case ISO code of currency ``currency_id``; None if unknown or without one."""
+        memo = _memo(self.currencies)
+        code = memo.get(currency_id)
+        if code is None:
+            currency = self.currencies.get(currency_id)
+            code = sid(currency.get("iso_code")).upper() if currency is not None else ""
+            if not code:
+                return None
+            memo[currency_id] = code
+        return code
+
+    def state(self, state_id: str) -> tuple[str, str | None]:
+        """(normalised status, the state's name) of order state ``state_id``."""
+        memo = _memo(self.order_states)
+        known = memo.get(state_id)
+        if known is None:
+            state = self.order_states.get(state_id)
+            known = memo[state_id] = (status_of(state), _state_name(state))
+        return known
 
     def _rates(self) -> tuple[list[Decimal], dict[str, Decimal]]:
         """(known rates, rate by tax id), parsed once per ``taxes`` table, not once per line.
@@ -189,15 +240,15 @@ def _address(lk: Lookups, address_id: Any) -> tuple[Raw | None, Mapping[str, Any
     record = lk.addresses.get(sid(address_id))
     if record is None:
         return None, {}
-    country = lk.countries.get(sid(record.get("id_country")))
-    if country is None or not sid(country.get("iso_code")):
+    country = lk.country_code(sid(record.get("id_country")))
+    if country is None:
         raise Unmappable(
             f"address {sid(address_id)}: unknown country {sid(record.get('id_country'))}"
         )
     name = joined(sid(record.get("firstname")), sid(record.get("lastname")))
     street = joined(sid(record.get("address1")), sid(record.get("address2")), ", ")
     address = {
-        "country": sid(country["iso_code"]).upper(),
+        "country": country,
         "postcode": sid(record.get("postcode")) or None,
         "city": sid(record.get("city")) or None,
         "street": street or None,
@@ -219,11 +270,12 @@ def _addresses(
 
 
 def _customer(lk: Lookups, order: Mapping[str, Any], invoice_address: Mapping[str, Any]) -> Raw:
-    record = lk.customers.get(sid(order.get("id_customer")), {})
+    customer_id = sid(order.get("id_customer"))
+    record = lk.customers.get(customer_id, {})
     guest = flag(record.get("is_guest"))
     name = joined(sid(record.get("firstname")), sid(record.get("lastname")))
     return {
-        "id": None if guest else sid(order.get("id_customer")) or None,
+        "id": None if guest else customer_id or None,
         "name": name or None,
         "company": sid(record.get("company")) or sid(invoice_address.get("company")) or None,
         "email": sid(record.get("email")) or None,
@@ -233,16 +285,16 @@ def _customer(lk: Lookups, order: Mapping[str, Any], invoice_address: Mapping[st
 
 
 def _currency(lk: Lookups, currency_id: Any, conversion_rate: Any) -> tuple[str, Decimal | None]:
-    currency = lk.currencies.get(sid(currency_id))
-    if currency is None or not sid(currency.get("iso_code")):
+    code = lk.currency_code(sid(currency_id))
+    if code is None:
         raise Unmappable(f"unknown currency id {sid(currency_id)!r}")
-    rate = dec_or(conversion_rate, Decimal(1))
+    rate = dec_or(conversion_rate, ONE)
     if rate <= 0:
         raise Unmappable(f"conversion_rate {rate} is not positive")
     # conversion_rate = order currency units per default-currency unit; the document wants the
     # opposite (default-currency units for one unit of the document's currency).
     exchange = None if rate == 1 else (Decimal(1) / rate).quantize(Decimal("0.0000000001"))
-    return sid(currency["iso_code"]).upper(), exchange
+    return code, exchange
 
 
 def _number(prefix: str, number: Any) -> str | None:
@@ -269,9 +321,13 @@ def _declared_rate(
 
 
 def _product_lines(
-    lk: Lookups, order: Mapping[str, Any], details: Sequence[Mapping[str, Any]]
+    lk: Lookups,
+    order: Mapping[str, Any],
+    details: Sequence[Mapping[str, Any]],
+    known: Sequence[Decimal],
+    by_id: Mapping[str, Decimal],
 ) -> list[Raw]:
-    known, by_id = lk._rates()
+    """The sale's product lines (``known``, ``by_id``: :meth:`Lookups._rates`)."""
     lines = []
     if details:
         for d in details:
@@ -360,8 +416,8 @@ def map_sale(
     oid = sid(order.get("id"))
     if not oid:
         raise Unmappable("order without id")
-    known = lk._rates()[0]
-    lines = _product_lines(lk, order, details)
+    known, by_id = lk._rates()
+    lines = _product_lines(lk, order, details, known, by_id)
     if not lines:
         raise Unmappable("order without lines")
     ship_excl, ship_incl = (
@@ -398,7 +454,7 @@ def map_sale(
     number = _number(
         lk.invoice_prefix, invoice.get("number") if invoice else order.get("invoice_number")
     )
-    state = lk.order_states.get(sid(order.get("current_state")))
+    status, status_raw = lk.state(sid(order.get("current_state")))
     excl, incl = money(order, "total_paid_tax_excl"), money(order, "total_paid_tax_incl")
     payment = sid(order.get("payment"))
     return validate_document(
@@ -413,8 +469,8 @@ def map_sale(
                 invoice.get("date_add") if invoice else order.get("invoice_date")
             ),
             "delivery_date": parse_date(order.get("delivery_date")),
-            "status": status_of(state),
-            "status_raw": _state_name(state),
+            "status": status,
+            "status_raw": status_raw,
             "currency": currency,
             "exchange_rate": exchange,
             "customer": _customer(lk, order, billing_record),
