@@ -359,10 +359,11 @@ class Importer:
     of the orders it mapped, so overlapping files do not import a line twice.
 
     It also remembers what cells converted to (amounts, dates, currencies), keyed by their
-    text: an hourly file repeats a few prices, rates, dates and one currency over thousands
-    of lines, and each conversion (Decimal parsing, VAT split, date checks) is a pure
-    function of the texts under these settings.  Failures are not remembered: each bad cell
-    raises again, with its own line number."""
+    text: an hourly file repeats its catalogue's prices, a few rates and shipping fees, one
+    currency (and an order date whenever two orders share the same second) over thousands of
+    lines, and each conversion (Decimal parsing, VAT split, date checks) is a pure function
+    of the texts under these settings.  Failures are not remembered: each bad cell raises
+    again, with its own line number."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
