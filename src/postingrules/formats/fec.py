@@ -65,7 +65,7 @@ _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
-_Dated = tuple[str, str, str, str, bytes, dict[bytes, bytes]]  # see Fec._date_parts
+_Dated = tuple[str, str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
 _Account = tuple[str, str | None, str, str]  # see Fec._account_part
 
 
@@ -160,7 +160,8 @@ class Fec(Format):
         """What every entry of a date shares, kept per date: the date's text, the columns
         from EcritureLet to ValidDate, those with an empty Montantdevise (no foreign
         currency), those after a debit amount (``<sep>0,00`` first), the two dates of the
-        sort key packed, and the sort keys by journal (see :meth:`_render`)."""
+        sort key packed, and by journal (its first columns, see :meth:`_journal`) the sort
+        key and the columns up to EcritureDate."""
         date = self._date(day)
         sep = self.separator
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
@@ -232,10 +233,10 @@ class Fec(Format):
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
         dated = self._dated.get(day) or self._date_parts(day)
         date, tail, plain_tail, debit_tail, days, keys = dated
-        key = keys.get(journal)
-        if key is None:
-            key = keys[journal] = days + journal
-        head = f"{head}{date}{sep}"
+        key_head = keys.get(head)
+        if key_head is None:
+            key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
+        key, head = key_head
         # Per line only the account part, amounts and currency change (and the label, when
         # the entry has none): a row is one f-string, the zero amount written with the
         # columns around it (`mid_credit`, `debit_tail`).
@@ -321,8 +322,8 @@ class Fec(Format):
                 f"entry is not balanced: debit {total_debit} != credit {total_credit}",
                 field="lines",
             )
-        eol = self.line_ending
-        return key, (eol.join(out) + eol).encode(self._transcoder.encoding)
+        append("")  # the last row's line ending
+        return key, self.line_ending.join(out).encode(self._transcoder.encoding)
 
     @staticmethod
     def _foreign(amount: Decimal | None, currency: str | None, sep: str) -> str:
