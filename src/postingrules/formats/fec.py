@@ -128,7 +128,7 @@ class Fec(Format):
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
-        self._parts: dict[tuple[str, str | None, str | None], _Account] = {}
+        self._parts: dict[str | tuple[str, str | None, str | None], _Account] = {}
         self._journals: dict[tuple[str, str | None], tuple[bytes, str]] = {}
         self._year = (opts["fiscal_year_start"], opts["fiscal_year_end"])
         valid = opts["validation_date"]
@@ -226,8 +226,8 @@ class Fec(Format):
         # _text would leave as it is, the usual case: taken as it is.
         bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
         piece = entry.piece or entry.reference
-        if not (piece.isascii() and piece.isprintable() and piece[:1] not in bad_first
-                and piece[-1:] != " " and (tab or sep not in piece)):  # fmt: skip
+        if not (piece and piece.isascii() and piece.isprintable() and piece[0] not in bad_first
+                and piece[-1] != " " and (tab or sep not in piece)):  # fmt: skip
             piece = self._text(piece, "piece")
         if not piece:
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
@@ -243,7 +243,7 @@ class Fec(Format):
         entry_label = raw_label = entry.label
         if entry_label and not (
             entry_label.isascii() and entry_label.isprintable()
-            and entry_label[:1] not in bad_first and entry_label[-1:] != " "
+            and entry_label[0] not in bad_first and entry_label[-1] != " "
             and (tab or sep not in entry_label)
         ):  # fmt: skip
             entry_label = self._text(entry_label, "label")
@@ -256,10 +256,13 @@ class Fec(Format):
         total_credit: Decimal | None = None
         try:
             for line in lines:
-                known = parts.get((line.account, line.aux, line.aux_name))
+                # Keyed by the account alone when the line has no auxiliary account: no
+                # tuple to build and hash on most lines.
+                kind = line.account if line.aux is None else (line.account, line.aux, line.aux_name)
+                known = parts.get(kind)
                 if known is None:
-                    kind = (line.account, line.aux, line.aux_name)
-                    known = self._account_part(*kind, line.label, sep)
+                    known = self._account_part(line.account, line.aux, line.aux_name, line.label,
+                                               sep)  # fmt: skip
                     if len(parts) > 8192:
                         parts.clear()
                     parts[kind] = known
@@ -286,12 +289,12 @@ class Fec(Format):
                 row = f"{head}{account}{account_label}{aux}"
                 debit, credit = line.debit, line.credit
                 # Not two decimals in plain notation, or negative ("-" sorts before digits):
-                # _amount formats or refuses.
+                # _amount formats or refuses.  (Indexing, not slicing: no slice object.)
                 if credit and not debit:
                     # Totals skip zeros and start from the first amount: adding costs.
                     total_credit = credit if total_credit is None else total_credit + credit
                     text = str(credit)
-                    if text[-3:-2] != "." or text < "0":
+                    if len(text) < 3 or text[-3] != "." or text < "0":
                         text = self._amount(credit, "credit")
                     if line.currency_amount is None and line.currency is None:
                         append(f"{row}{mid_credit}{text.replace('.', ',')}{plain_tail}")
@@ -301,7 +304,7 @@ class Fec(Format):
                 elif debit and not credit:
                     total_debit = debit if total_debit is None else total_debit + debit
                     text = str(debit)
-                    if text[-3:-2] != "." or text < "0":
+                    if len(text) < 3 or text[-3] != "." or text < "0":
                         text = self._amount(debit, "debit")
                     if line.currency_amount is None and line.currency is None:
                         append(f"{row}{mid}{text.replace('.', ',')}{debit_tail}")
