@@ -56,6 +56,8 @@ METHODS = {
     "stripe": "card",
     "woocommerce_payments": "card",
 }
+INVOICE_DATE_FIELDS = {"paid": "date_paid_gmt", "completed": "date_completed_gmt"}
+"""``Options.invoice_date`` → the order field read as the invoice date (else the creation)."""
 DEFAULT_VAT_KEYS = ("_billing_vat_number", "_vat_number", "vat_number", "_billing_eu_vat_number")
 
 
@@ -175,12 +177,15 @@ def _taxable_bases(order: Mapping[str, Any]) -> dict[str, Decimal]:
 
 
 def _address(block: Mapping[str, Any] | None) -> Raw | None:
-    if not block or not sid(block.get("country")):
+    if not block:
+        return None
+    country = sid(block.get("country"))
+    if not country:
         return None
     name = joined(sid(block.get("first_name")), sid(block.get("last_name")))
     street = joined(sid(block.get("address_1")), sid(block.get("address_2")), ", ")
     return {
-        "country": sid(block["country"]).upper(),
+        "country": country.upper(),
         "postcode": sid(block.get("postcode")) or None,
         "city": sid(block.get("city")) or None,
         "region": sid(block.get("state")) or None,
@@ -228,7 +233,7 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Document:
     if not oid:
         raise Unmappable("order without id")
     rates = Rates(order, opts.tax_rates)
-    coupons = ", ".join(sid(c.get("code")) for c in order.get("coupon_lines") or []) or "Discount"
+    coupons = ", ".join([sid(c.get("code")) for c in order.get("coupon_lines") or []]) or "Discount"
     lines: list[Raw] = []
     for item in order.get("line_items") or []:
         qty = dec(item.get("quantity"))
@@ -279,9 +284,7 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Document:
         raise Unmappable("order without lines")
     incl, tax = amount(order, "total"), amount(order, "total_tax")
     status = sid(order.get("status"))
-    invoice_field = {"paid": "date_paid_gmt", "completed": "date_completed_gmt"}.get(
-        opts.invoice_date, "date_created_gmt"
-    )
+    invoice_field = INVOICE_DATE_FIELDS.get(opts.invoice_date, "date_created_gmt")
     return validate_document(
         {
             "kind": "sale",
