@@ -54,6 +54,7 @@ from postingrules.model.structs import validate_document
 
 PLATFORM = "shopify"
 ZERO = Decimal(0)
+ONE = Decimal(1)
 RATE_PLACES = Decimal("0.0000000001")
 Node = Mapping[str, Any]
 
@@ -186,7 +187,7 @@ def _tax(tax_lines: Iterable[Node], ctx: Context) -> tuple[Decimal, Decimal]:
 def _clean_rate(rate: Decimal) -> Decimal:
     """6.00 → 6 and 8.250 → 8.25, never the exponent form that ``normalize`` gives 20."""
     if rate == rate.to_integral_value():
-        return rate.quantize(Decimal(1))
+        return rate.quantize(ONE)
     return rate.normalize()
 
 
@@ -265,9 +266,12 @@ def _source(ctx: Context, raw_id: str) -> Raw:
 
 
 def _discount(line: Node, ctx: Context) -> Decimal:
-    """The sum of a line's discount allocations (most lines have none)."""
+    """The sum of a line's discount allocations (most lines have none: answered at once)."""
+    allocations = line.get("discountAllocations")
+    if not allocations:
+        return ZERO
     total = ZERO
-    for allocation in _nodes(line.get("discountAllocations")):
+    for allocation in _nodes(allocations):
         total += _money(allocation.get("allocatedAmountSet"), ctx, "discount")
     return total
 
@@ -344,15 +348,16 @@ def map_sale(order: Node, ctx: Context, common: Raw | None = None) -> Document:
     incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
     tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
     status = str(order.get("displayFinancialStatus") or "").upper()
+    order_id = _legacy_id(order)
     return validate_document(
         {
             "kind": "sale",
-            "key": _key(ctx, "sale", _legacy_id(order)),
+            "key": _key(ctx, "sale", order_id),
             "number": _text(order.get("name")),
             "invoice_date": _date(order.get("processedAt") or order.get("createdAt")),
             "status": "cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
             "status_raw": status.lower() or None,
-            "source": _source(ctx, _legacy_id(order)),
+            "source": _source(ctx, order_id),
             "lines": lines,
             "totals": {"excl": incl - tax, "tax": tax, "incl": incl, "paid": _paid(order, ctx)},
             **(common or _common(order, ctx)),
