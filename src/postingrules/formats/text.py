@@ -518,11 +518,12 @@ class TextExport(Format):
 
         def money(target: str, value: str) -> list[str]:
             """``target = money(value)``, zero (the other side of most lines) and the
-            two-decimal case inline."""
+            two-decimal case inline (indexing, not slicing: no slice object a line)."""
             code = [f"if not {value}:",
                     f"    {target} = money({value}) if {value}.is_signed() else Z",  # -0
                     "else:", f"    {target} = str({value})",
-                    f'    if {target}[-3:-2] != ".":', f"        {target} = money({value})"]  # fmt: skip
+                    f'    if len({target}) < 3 or {target}[-3] != ".":',
+                    f"        {target} = money({value})"]  # fmt: skip
             if mark != ".":
                 code += ["    else:", f'        {target} = {target}.replace(".", M)']
             return code
@@ -547,7 +548,7 @@ class TextExport(Format):
                 raw = money(var, "a")
             elif name == "amount_cents":
                 raw = [f"{var} = str(a)",
-                       f'if {var}[-3:-2] == "." and {var}[0] != "-":',
+                       f'if len({var}) > 2 and {var}[-3] == "." and {var}[0] != "-":',
                        f'    {var} = {var}.replace(".", "").lstrip("0") or "0"',
                        "else:", f"    {var} = cents(a)"]  # fmt: skip
             elif name == "currency_amount":
