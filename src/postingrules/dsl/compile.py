@@ -6,20 +6,13 @@ closures it returns.  It assumes the checker found no error (``load`` enforces t
 
 from __future__ import annotations
 
-import functools
-import operator
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stdnum.eu import vat as eu_vat
-
-from postingrules.dsl import ast
+from postingrules.dsl import ast, expressions
 from postingrules.dsl.check import TABLES, Scope, country_codes
-from postingrules.dsl.fields import FIELDS
 from postingrules.dsl.plan import (
     AccountPlan,
-    Context,
     CustomerPlan,
     Getter,
     Plan,
@@ -36,62 +29,6 @@ from postingrules.dsl.plan import (
 )
 from postingrules.dsl.template import compile_template, parse_template
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-@functools.lru_cache(maxsize=4096)
-def vat_number_is_valid(number: str) -> bool:
-    """Syntax and check digits of an EU VAT number (python-stdnum); VIES is a separate flag."""
-    return bool(eu_vat.is_valid(number))
-
-
-def _chain(parts: tuple[Predicate, ...], conjunction: bool) -> Predicate:
-    """`a and b` / `a or b`, short-circuiting; two operands (the usual case) without a loop."""
-    if len(parts) == 2:
-        first, second = parts
-        if conjunction:
-            return lambda ctx: first(ctx) and second(ctx)
-        return lambda ctx: first(ctx) or second(ctx)
-    if conjunction:
-        return lambda ctx: all(p(ctx) for p in parts)
-    return lambda ctx: any(p(ctx) for p in parts)
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value is False
-
-
-def _first_of(chain: tuple[Getter, ...]) -> Getter:
-    """``a else b``: the first non-empty value (empty text and false count as absent, so they
-    come out as ``None``); two getters, the usual case, without a loop."""
-    if len(chain) == 2:
-        a, b = chain
-
-        def first_of_two(ctx: Context) -> Any:
-            value = a(ctx)
-            if value is None or value == "" or value is False:
-                value = b(ctx)
-                return None if value == "" or value is False else value
-            return value
-
-        return first_of_two
-
-    def first(ctx: Context) -> Any:
-        for get in chain:
-            value = get(ctx)
-            if not _empty(value):
-                return value
-        return None
-
-    return first
-
 
 class Compiler:
     def __init__(self, rules: ast.RuleFile, scope: Scope) -> None:
@@ -104,38 +41,7 @@ class Compiler:
 
     # -- values --
     def getter(self, name: str) -> Getter:
-        if name in FIELDS:
-            spec = FIELDS[name]
-            get = spec.getter
-            if len(spec.attrs) == 1:
-                (first,) = spec.attrs
-                return lambda ctx: getattr(ctx.doc, first, None)
-            if len(spec.attrs) == 2:
-                first, second = spec.attrs
-                return lambda ctx: getattr(getattr(ctx.doc, first, None), second, None)
-            if spec.line_attr is not None:
-                attr = spec.line_attr
-                return lambda ctx: getattr(ctx.line, attr, None)  # no line: None
-            if spec.line_level:
-                return lambda ctx: get(ctx.doc, ctx.line)
-            return lambda ctx: get(ctx.doc, None)
-        if name == "regime":
-            return lambda ctx: ctx.regime
-        let = self.scope.lets[name]
-        first = _first_of(tuple(self.getter(n.value) for n in let.chain))
-
-        if self.scope.let_info[name].line_level:
-            return first
-
-        def remembered(ctx: Context) -> Any:
-            # A regime table may test `destination` in every row: compute it once.
-            try:
-                return ctx.lets[name]
-            except KeyError:
-                value = ctx.lets[name] = first(ctx)
-                return value
-
-        return remembered
+        return expressions.getter(self.scope, self.set_value, name)
 
     def template(self, text: ast.Str) -> Renderer:
         parsed = parse_template(text.value)
@@ -165,70 +71,14 @@ class Compiler:
                 items.add(item.value)
         return frozenset(items)
 
-    def operand(self, value: ast.Value) -> Getter:
-        if isinstance(value, ast.Name) and self.scope.lookup(value.value) is not None:
-            return self.getter(value.value)
-        constant = value.value
-        return lambda ctx: constant
-
     # -- conditions --
     def condition(self, cond: ast.Condition) -> Predicate:
-        if isinstance(cond, ast.And | ast.Or):
-            return _chain(
-                tuple(self.condition(c) for c in cond.operands), isinstance(cond, ast.And)
-            )
-        if isinstance(cond, ast.Not):
-            inner = self.condition(cond.operand)
-            return lambda ctx: not inner(ctx)
-        if isinstance(cond, ast.Truthy):
-            get = self.operand(cond.operand)
-
-            def truthy(ctx: Context) -> bool:
-                value = get(ctx)
-                return not (value is None or value == "" or value is False)
-
-            return truthy
-        if isinstance(cond, ast.IsValid):
-            get = self.operand(cond.operand)
-
-            def valid(ctx: Context) -> bool:
-                value = get(ctx)
-                return isinstance(value, str) and bool(value) and vat_number_is_valid(value)
-
-            return valid
-        if isinstance(cond, ast.Member):
-            get = self.operand(cond.operand)
-            members = self.set_value(cond.members)
-            if cond.negated:
-                return lambda ctx: (v := get(ctx)) is not None and v not in members
-            return lambda ctx: get(ctx) in members
-        assert isinstance(cond, ast.Compare)
-        left, right, op = self.operand(cond.left), self.operand(cond.right), _OPS[cond.op]
-        if not (
-            isinstance(cond.right, ast.Name) and self.scope.lookup(cond.right.value) is not None
-        ):
-            constant = cond.right.value  # `field == "text"`: no call for the right side
-            if constant is not None:
-                unequal = op is operator.ne
-
-                def compare_constant(ctx: Context) -> bool:
-                    value = left(ctx)
-                    return unequal if value is None else op(value, constant)
-
-                return compare_constant
-
-        def compare(ctx: Context) -> bool:
-            a, b = left(ctx), right(ctx)
-            if a is None or b is None:
-                return op is operator.ne and a != b
-            return op(a, b)
-
-        return compare
+        return expressions.predicate(self.scope, self.set_value, cond)
 
     # -- tables --
     def table(self, table: ast.TableDecl) -> TablePlan:
         key_names = tuple(k.value for k in table.keys)
-        keys = tuple(self.getter(k) for k in key_names)
+        key = expressions.key_function(self.scope, self.set_value, key_names)
         rows = []
         for index, row in enumerate(table.rows, start=1):
             matchers = tuple(self.matcher(p) for p in row.patterns)
@@ -254,7 +104,7 @@ class Compiler:
         return TablePlan(
             table.name.value,
             key_names,
-            keys,
+            key,
             tuple(rows),
             self.where(f"table `{table.name.value}`", table.span),
         )
@@ -269,11 +119,9 @@ class Compiler:
         return frozenset({pattern.value})
 
     def regime(self, decl: ast.RegimeDecl) -> RegimePlan:
-        rows = []
-        for index, row in enumerate(decl.rows, start=1):
-            condition = None if row.condition is None else self.condition(row.condition)
-            rows.append((condition, row.regime.value, self.where(f"regime row {index}", row.span)))
-        return RegimePlan(tuple(rows), self.where("regime table", decl.span))
+        rows = [(row.condition, row.regime.value) for row in decl.rows]
+        decide = expressions.first_match(self.scope, self.set_value, rows)
+        return RegimePlan(decide, self.where("regime table", decl.span))
 
     # -- settings --
     def changes(self, setting: ast.Setting, origin: str) -> dict[str, Any]:
@@ -329,6 +177,7 @@ class Compiler:
         documents = None
         documents_where = ""
         rules: list[RulePlan] = []
+        conditions: list[ast.Condition] = []
         blocks: dict[str, dict[str, Any]] = {}
         for stmt in statements:
             if isinstance(
@@ -354,10 +203,10 @@ class Compiler:
                 changes: dict[str, Any] = {}
                 for setting in stmt.settings:
                     changes.update(self.changes(setting, f'rule "{stmt.name.value}"'))
+                conditions.append(stmt.condition)
                 rules.append(
                     RulePlan(
                         stmt.name.value,
-                        self.condition(stmt.condition),
                         changes,
                         self.where(f'rule "{stmt.name.value}"', stmt.span),
                     )
@@ -382,6 +231,7 @@ class Compiler:
             payment=tables.get("payment"),
             settings=settings,
             rules=tuple(rules),
+            matching_rules=expressions.matching_indexes(self.scope, self.set_value, conditions),
         )
 
 

@@ -1,7 +1,7 @@
 """The compiled form of a ruleset: what the engine walks for every document.
 
-A plan holds no AST: conditions and values are closures over a :class:`Context`, templates
-are pre-parsed renderers, decision tables answer from a dict keyed by the tuple of their key
+A plan holds no AST: conditions, values and table keys are functions generated over a
+:class:`Context` (see :mod:`postingrules.dsl.expressions`), templates are compiled renderers, decision tables answer from a dict keyed by the tuple of their key
 values (first-match-wins is computed once per distinct key, then remembered), and every
 output carries its provenance string for ``--explain`` and the exports' metadata.
 """
@@ -24,8 +24,6 @@ class Context:
     doc: Any
     line: Line | None = None
     regime: str | None = None
-    lets: dict[str, Any] = field(default_factory=dict)
-    """Document-level `let` values, computed once per document on first use."""
 
 
 Getter = Callable[[Context], Any]
@@ -85,15 +83,11 @@ class TablePlan:
 
     name: str
     key_names: tuple[str, ...]
-    keys: tuple[Getter, ...]
+    key: Callable[[Context], tuple[Any, ...]]
+    """The tuple of key values of a document (and its current line)."""
     rows: tuple[RowPlan, ...]
     provenance: str
     cache: dict[tuple[Any, ...], RowPlan | None] = field(default_factory=dict)
-    key: Callable[[Context], tuple[Any, ...]] = field(init=False)
-    """The key tuple of a document (and line), built without a loop for up to three keys."""
-
-    def __post_init__(self) -> None:
-        self.key = _key_function(self.keys)
 
     def lookup(self, key: tuple[Any, ...]) -> RowPlan | None:
         try:
@@ -113,29 +107,11 @@ class TablePlan:
         )
 
 
-def _key_function(keys: tuple[Getter, ...]) -> Callable[[Context], tuple[Any, ...]]:
-    if len(keys) == 1:
-        (k1,) = keys
-        return lambda ctx: (k1(ctx),)
-    if len(keys) == 2:
-        k1, k2 = keys
-        return lambda ctx: (k1(ctx), k2(ctx))
-    if len(keys) == 3:
-        k1, k2, k3 = keys
-        return lambda ctx: (k1(ctx), k2(ctx), k3(ctx))
-    return lambda ctx: tuple([get(ctx) for get in keys])
-
-
 @dataclass(frozen=True, slots=True)
 class RegimePlan:
-    rows: tuple[tuple[Predicate | None, str, str], ...]  # condition, regime, provenance
+    decide: Callable[[Context], str | None]
+    """The regime of the first row whose condition holds, ``None`` when no row does."""
     provenance: str
-
-    def decide(self, ctx: Context) -> tuple[str, str] | None:
-        for condition, regime, provenance in self.rows:
-            if condition is None or condition(ctx):
-                return regime, provenance
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +162,6 @@ class Settings:
 @dataclass(frozen=True, slots=True)
 class RulePlan:
     name: str
-    condition: Predicate
     changes: dict[str, Any]
     provenance: str
 
@@ -208,6 +183,8 @@ class Plan:
     payment: TablePlan | None
     settings: dict[str, Settings]  # per document kind, before rules
     rules: tuple[RulePlan, ...]
+    matching_rules: Callable[[Context], tuple[int, ...]]
+    """The indexes of the rules whose condition holds for a document, in order."""
     variants: dict[tuple[str, tuple[int, ...]], Variant] = field(default_factory=dict)
     """Settings per (document kind, indexes of the rules that apply), built on first use."""
 

@@ -54,11 +54,7 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
     try:
         if plan.documents is not None and not plan.documents(ctx):
             return Skipped(doc.key, doc.kind, f"not selected by the {plan.documents_provenance}")
-        matched: tuple[int, ...] = ()
-        for index, rule in enumerate(plan.rules):
-            if rule.condition(ctx):
-                matched += (index,)
-        variant = plan.variant(doc.kind, matched)
+        variant = plan.variant(doc.kind, plan.matching_rules(ctx))
         if variant is None:
             raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
         settings = variant.settings
@@ -229,10 +225,9 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     settings = variant.settings
     rate = _rate(plan, doc)
     if plan.regime is not None:
-        decided = plan.regime.decide(ctx)
-        if decided is None:
+        ctx.regime = plan.regime.decide(ctx)
+        if ctx.regime is None:
             raise Refused(f"no row of the {plan.regime.provenance} matches this document")
-        ctx.regime = decided[0]
     if plan.vat is None:
         raise Refused("the ruleset has no `vat` table")
     analytic = None if settings.analytic is None else settings.analytic(ctx)
