@@ -255,21 +255,21 @@ def _pickers(columns: ColumnMap, header: Sequence[str]) -> tuple[_Picker, _Picke
 
 
 _SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S"
-_SECONDS = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)", re.ASCII)
+_SECONDS = re.compile(r"\d{4}-\d\d-\d\d (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
+"""``_SECONDS_FORMAT`` with a valid time of day (its date is checked by ``fromisoformat``)."""
 
 
 def _date(text: str, settings: Settings) -> dt.date:
     # Fast path for the usual first format (strptime is slow): the same fields, the same
-    # checks; anything else, or an invalid date or time, goes through strptime.
-    if settings.date_formats and settings.date_formats[0] == _SECONDS_FORMAT:
-        match = _SECONDS.fullmatch(text)
-        if match is not None:
-            year, month, day, hour, minute, second = map(int, match.groups())
-            if hour <= 23 and minute <= 59 and second <= 59:
-                try:
-                    return dt.date(year, month, day)
-                except ValueError:
-                    pass
+    # checks (the time's in the pattern, the date's in fromisoformat, which reads this
+    # YYYY-MM-DD shape as strptime does); anything else, or an invalid date, goes through
+    # strptime.
+    formats = settings.date_formats
+    if formats and formats[0] == _SECONDS_FORMAT and _SECONDS.fullmatch(text) is not None:
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            pass
     for fmt in settings.date_formats:
         try:
             return dt.datetime.strptime(text, fmt).date()
