@@ -167,12 +167,18 @@ def _build(
     return their balance (debits minus credits)."""
     balance = ZERO
     for (account, code, tax_rate), (amount, provenance) in postings.items():
-        booked = cents(amount if rate is None else amount * rate)
-        if not booked:
+        # cents() and _sides() written out: this runs for every posting of every document.
+        if rate is None:
+            booked, original = amount.quantize(CENT, ROUND_HALF_UP), None
+        else:
+            booked, original = (amount * rate).quantize(CENT, ROUND_HALF_UP), amount
+        if booked > 0:
+            debit, credit = booked, NIL
+        elif booked:
+            debit, credit = NIL, -booked
+        else:
             continue
         balance += booked
-        debit, credit = _sides(booked)
-        original = None if rate is None else amount
         lines.append(
             EntryLine(
                 account,
