@@ -27,7 +27,7 @@ from postingrules.dsl.plan import (
     TablePlan,
     normalise_account,
 )
-from postingrules.dsl.template import compile_template, parse_template
+from postingrules.dsl.template import compile_template, is_constant, parse_template
 
 
 class Compiler:
@@ -127,12 +127,14 @@ class Compiler:
     def changes(self, setting: ast.Setting, origin: str) -> dict[str, Any]:
         where = self.where(origin, setting.span)
         if isinstance(setting, ast.CustomerAccount):
+            aux = None if setting.aux is None else self.template(setting.aux)
             return {
                 "customer": CustomerPlan(
                     self.account(setting.account),
-                    None if setting.aux is None else self.template(setting.aux),
+                    aux,
                     None if setting.name is None else self.template(setting.name),
                     self.where(f"customer account, {origin}", setting.span),
+                    personal=aux is not None and not is_constant(aux),
                 )
             }
         if isinstance(setting, ast.ShippingDecl | ast.GiftWrapDecl):

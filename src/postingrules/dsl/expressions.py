@@ -24,7 +24,7 @@ from stdnum.eu import vat as eu_vat
 
 from postingrules.dsl import ast
 from postingrules.dsl.check import Scope
-from postingrules.dsl.fields import FIELDS, destination_country
+from postingrules.dsl.fields import FIELDS
 from postingrules.dsl.plan import Context
 
 SetValue = Callable[[ast.SetExpr], frozenset[Any]]
@@ -72,9 +72,11 @@ class Source:
         of document lacks (``order.status`` of a payment): it is then absent, not an error.
         """
         if name == "tax.country":
-            # The line's own VAT country, else where the goods went (fields._tax_country).
-            destination = self.bind(destination_country)
-            return f"((line is not None and line.tax_country) or {destination}(doc))"
+            # The line's own VAT country, else where the goods went: fields._tax_country and
+            # fields.destination_country written out (tests/engine/test_expressions.py).
+            shipping, country = self.bind("shipping"), self.bind("country")
+            destination = f"getattr(getattr(doc, {shipping}, None) or doc.billing, {country}, None)"
+            return f"((line is not None and line.tax_country) or {destination})"
         if name in FIELDS:
             spec = FIELDS[name]
             if spec.attrs:

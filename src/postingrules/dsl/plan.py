@@ -120,6 +120,9 @@ class CustomerPlan:
     aux: Renderer | None
     name: Renderer | None
     provenance: str
+    personal: bool = False
+    """The aux account is the customer's own (its template reads the document): the entry
+    then carries the customer's details for the customers file."""
 
 
 @dataclass(frozen=True, slots=True)

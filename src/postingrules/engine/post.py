@@ -45,7 +45,7 @@ class Refused(Exception):
 
 
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)  # positional: keywords cost a parse per call
 
 
 def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
@@ -54,7 +54,8 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
     try:
         if plan.documents is not None and not plan.documents(ctx):
             return Skipped(doc.key, doc.kind, f"not selected by the {plan.documents_provenance}")
-        variant = plan.variant(doc.kind, plan.matching_rules(ctx))
+        matched = plan.matching_rules(ctx)
+        variant = plan.variants.get((doc.kind, matched)) or plan.variant(doc.kind, matched)
         if variant is None:
             raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
         settings = variant.settings
@@ -72,10 +73,8 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
 # -- shared pieces ---------------------------------------------------------------------------
 
 
-def _rate(plan: Plan, doc: Sale | Refund | Payment) -> Decimal | None:
-    """Conversion rate to the ruleset currency, ``None`` when the document is already in it."""
-    if doc.currency == plan.currency:
-        return None
+def _rate(plan: Plan, doc: Sale | Refund | Payment) -> Decimal:
+    """Conversion rate to the ruleset currency of a document in another currency."""
     if doc.exchange_rate is None:
         raise Refused(
             f"the document is in {doc.currency} but has no exchange_rate to {plan.currency}"
@@ -112,14 +111,16 @@ def _customer(
     if plan is None:
         raise Refused("no customer account is declared")
     if isinstance(plan, CustomerPlan):
-        account, aux_r, name_r, where = plan.account(ctx), plan.aux, plan.name, plan.provenance
+        account = plan.account.constant or plan.account(ctx)
+        aux_r, name_r, where, personal = plan.aux, plan.name, plan.provenance, plan.personal
     else:
         row = _lookup(plan, ctx)
         account, where = row.outputs["account"](ctx), row.provenance
         aux_r, name_r = row.outputs.get("aux"), row.outputs.get("name")
+        personal = aux_r is not None and not is_constant(aux_r)
     if aux_r is None:
         return account, None, None if name_r is None else name_r(ctx), where, None
-    party = None if is_constant(aux_r) else _party(ctx.doc)
+    party = _party(ctx.doc) if personal else None
     return account, aux_r(ctx), None if name_r is None else name_r(ctx), where, party
 
 
@@ -203,12 +204,8 @@ def _sides(signed: Decimal) -> tuple[Decimal, Decimal]:
     return (signed, NIL) if signed > 0 else (NIL, -signed)
 
 
-def _gap_line(
-    plan: Plan, settings: Settings, gap: Decimal, label: str, ctx: Context
-) -> EntryLine | None:
-    """The line that absorbs ``gap`` (debits minus credits) when within the tolerance."""
-    if not gap:
-        return None
+def _gap_line(plan: Plan, settings: Settings, gap: Decimal, label: str, ctx: Context) -> EntryLine:
+    """The line that absorbs a non-zero ``gap`` (debits minus credits) within the tolerance."""
     if abs(gap) > plan.tolerance:
         raise Refused(
             f"gap of {abs(gap)} {plan.currency} between the shop's total and the posted lines "
@@ -229,7 +226,7 @@ def _gap_line(
 
 def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Context) -> Entry:
     settings = variant.settings
-    rate = _rate(plan, doc)
+    rate = None if doc.currency == plan.currency else _rate(plan, doc)
     if plan.regime is not None:
         ctx.regime = plan.regime.decide(ctx)
         if ctx.regime is None:
@@ -279,9 +276,9 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where, party = _customer(settings, ctx)
     total = doc.totals.incl
-    booked_total = cents(total if rate is None else total * rate)
+    booked_total = (total if rate is None else total * rate).quantize(CENT, ROUND_HALF_UP)
     signed_total = booked_total if sale else -booked_total  # a negative total swaps the sides
-    debit, credit = _sides(signed_total)
+    debit, credit = (signed_total, NIL) if signed_total > 0 else (NIL, -signed_total)
     currency = None if rate is None else doc.currency
     lines = [
         EntryLine(
@@ -302,9 +299,8 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     balance = signed_total + _build(sales, label, rate, currency, analytic, lines)
     balance += _build(taxes, label, rate, currency, None, lines)
     # balance > 0: debits exceed credits → a gain (sale) must be credited, and vice versa.
-    gap = _gap_line(plan, settings, balance, label, ctx)
-    if gap is not None:
-        lines.append(gap)
+    if balance:
+        lines.append(_gap_line(plan, settings, balance, label, ctx))
     piece_default = (
         (doc.number or doc.order_reference or doc.key) if sale else (doc.number or doc.key)
     )
@@ -377,7 +373,7 @@ def _resolve_line(
 
 
 def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) -> Entry:
-    rate = _rate(plan, doc)
+    rate = None if doc.currency == plan.currency else _rate(plan, doc)
     if plan.payment is None:
         raise Refused("the ruleset has no `payment` table")
     row = _lookup(plan.payment, ctx)
