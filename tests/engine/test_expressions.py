@@ -172,9 +172,36 @@ def test_generated_conditions_hold_rule_text_as_data_not_code() -> None:
         + '{ customer account "411100" }'
     )
     code = ruleset.plan.matching_rules.__code__
-    generated = re.compile(r"^(ctx|doc|line|matched|getattr|isinstance|[kt]\d+)$")
+    generated = re.compile(r"^(ctx|doc|line|matched|getattr|isinstance|[ke]\d+)$")
     names = (*code.co_names, *code.co_varnames)
     assert all(generated.match(name) for name in names), names
     assert not [c for c in code.co_consts if isinstance(c, str) and c], code.co_consts
     doc = next(d for d in _documents() if d.kind == "sale")
     assert ruleset.plan.matching_rules(Context(doc)) == ()
+
+
+def test_templates_read_fields_inline_and_hold_rule_text_as_data() -> None:
+    escaped = HOSTILE.replace("\\", "\\\\").replace('"', '\\"')
+    ruleset = compile_source(
+        HEADER.replace(
+            "    date invoice.date else order.date\n",
+            "    date invoice.date else order.date\n"
+            f'    label "{escaped}{{customer.name|default(\\"); exit() #\\")}} {{order.date:%d/%m/%Y}}"\n'
+            '    reference "{destination}"\n',
+        )
+    )
+    settings = ruleset.plan.settings["sale"]
+    code = settings.label.__code__
+    generated = re.compile(
+        r"^(ctx|doc|line|getattr|str|to_text|Missing|_remember|get|strftime|[ke]\d+|[vtfdmlc]\d+)$"
+    )
+    names = (*code.co_names, *code.co_varnames)
+    assert all(generated.match(name) for name in names), names
+    assert not [c for c in code.co_consts if isinstance(c, str) and c], code.co_consts
+    for doc in _documents():
+        if doc.kind != "sale":
+            continue
+        name = doc.customer.name or "); exit() #"
+        date = doc.order_date.strftime("%d/%m/%Y")
+        assert settings.label(Context(doc)) == f"{HOSTILE}{name} {date}", doc.key
+        assert settings.reference(Context(doc)) == _destination(doc), doc.key

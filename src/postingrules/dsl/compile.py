@@ -45,9 +45,10 @@ class Compiler:
 
     def template(self, text: ast.Str) -> Renderer:
         parsed = parse_template(text.value)
-        getters = {s.path: self.getter(s.path) for s in parsed.slots}
         types = {s.path: info.type for s in parsed.slots if (info := self.scope.lookup(s.path))}
-        return compile_template(parsed, getters, types)
+        source = expressions.Source(self.scope, self.set_value)
+        reads = {s.path: source.value(s.path) for s in parsed.slots}
+        return compile_template(parsed, {}, types, (reads, source.namespace))
 
     def account(self, ref: ast.AccountRef) -> AccountPlan:
         text = self.scope.accounts[ref.value] if isinstance(ref, ast.Name) else ref.value

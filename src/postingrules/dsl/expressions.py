@@ -62,7 +62,7 @@ class Source:
         return name
 
     def temporary(self) -> str:
-        return f"t{next(self._numbers)}"
+        return f"e{next(self._numbers)}"
 
     # -- values --
     def value(self, name: str) -> str:

@@ -246,6 +246,7 @@ def compile_template(
     parsed: ParsedTemplate,
     getters: dict[str, Callable[[Any], Any]],
     types: dict[str, str] | None = None,
+    inline: tuple[dict[str, str], dict[str, Any]] | None = None,
 ) -> Renderer:
     """One Python function that renders the whole template, generated once per template.
 
@@ -255,7 +256,10 @@ def compile_template(
     everything the user wrote (literal text, formats, defaults, widths, field names in
     messages) is bound as a variable of the function's namespace, never spliced into code.
     ``types`` (the fields' types, known at compile time) picks each slot's conversion, so a
-    text field is used as is and a date goes straight to ``strftime``.
+    text field is used as is and a date goes straight to ``strftime``.  ``inline`` gives, for
+    some fields, a generated Python expression over ``doc`` and ``line`` that reads them (see
+    :mod:`postingrules.dsl.expressions`) and the namespace of its made-up names: those slots
+    read the field in place instead of calling its getter.
     """
     types = types or {}
     if parsed.is_literal:
@@ -272,6 +276,10 @@ def compile_template(
         "str": str,
         "_remember": _remember,
     }
+    expressions: dict[str, str] = {}
+    if inline is not None:
+        expressions, names = inline
+        namespace.update(names)
     body: list[str] = []
     pieces: list[str] = []
     for index, part in enumerate(parsed.parts):
@@ -279,8 +287,17 @@ def compile_template(
             namespace[f"l{index}"] = part
             pieces.append(f"l{index}")
             continue
-        body += _slot_code(part, index, getters[part.path], types.get(part.path), namespace)
+        read = expressions.get(part.path)
+        if read is None:
+            namespace[f"g{index}"] = getters[part.path]
+            read = f"g{index}(ctx)"
+        body += _slot_code(part, index, read, types.get(part.path), namespace)
         pieces.append(f"t{index}")
+    text = "\n".join(body)
+    body[:0] = [
+        *(["doc = ctx.doc"] if "doc" in text else []),
+        *(["line = ctx.line"] if "line" in text else []),
+    ]
     joined = " + ".join(pieces) if len(pieces) <= 4 else f"''.join(({', '.join(pieces)},))"
     source = "def render(ctx):\n" + "".join(f"    {line}\n" for line in body)
     source += f"    return {joined}\n"
@@ -304,13 +321,13 @@ def is_constant(renderer: Renderer) -> bool:
 def _slot_code(
     slot: Slot,
     index: int,
-    getter: Callable[[Any], Any],
+    read: str,
     value_type: str | None,
     namespace: dict[str, Any],
 ) -> list[str]:
-    """The lines that compute ``t<index>``, the text of one slot, from ``g<index>(ctx)``."""
+    """The lines that compute ``t<index>``, the text of one slot, from the value ``read``
+    (generated code: a getter call or an inline field read)."""
     i = index
-    namespace[f"g{i}"] = getter
     namespace[f"f{i}"] = slot.format
     default = next((arg for name, arg in slot.filters if name == "default"), None)
     if default is None:
@@ -330,7 +347,7 @@ def _slot_code(
     else:
         convert = f"to_text(v{i}, f{i})"
     lines = [
-        f"v{i} = g{i}(ctx)",
+        f"v{i} = {read}",
         f'if v{i} is None or v{i} == "":',
         f"    {missing}",
         "else:",
