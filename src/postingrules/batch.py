@@ -71,15 +71,17 @@ def run(
     ruleset: Ruleset, paths: Iterable[str], tally: Tally, selection: Selection = Selection()
 ) -> Iterator[tuple[Sale | Refund | Payment, Entry]]:
     """Yield (document, entry) for every posted document; record everything else in ``tally``."""
+    choosing = bool(selection.select or selection.exclude or selection.statuses)
+    post = ruleset.post
     for item in read_all(paths):
         tally.available += 1
         if isinstance(item, BadDocument):
             tally.invalid.append(item)
             continue
-        if not selection.wants(item):
+        if choosing and not selection.wants(item):
             tally.not_selected += 1
             continue
-        result = ruleset.post(item)
+        result = post(item)
         if isinstance(result, Entry):
             tally.entries += 1
             tally.lines += len(result.lines)
