@@ -34,7 +34,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,11 +83,7 @@ def amount(record: Mapping[str, Any], name: str) -> Decimal:
     """``record[name]`` as an amount, absent or blank meaning 0; anything else that is not a
     number is :class:`Unmappable`, naming the field."""
     value = record.get(name)
-    if type(value) is str:
-        parsed = parsed_amount(value)
-        if parsed is not None:
-            return parsed
-    elif value is None:
+    if value is None:
         return _ZERO
     try:  # dec() directly, not dec_or(): one call less on every amount of every document
         return dec(value)
@@ -98,32 +94,6 @@ def amount(record: Mapping[str, Any], name: str) -> Decimal:
 
 
 _ZERO = Decimal(0)
-
-_AMOUNT_TEXTS: dict[str, Decimal] = {}
-"""Amount texts already parsed (see :func:`parsed_amount`), at most ``_AMOUNT_TEXTS_MAX``."""
-_AMOUNT_TEXTS_MAX = 4096
-
-
-def parsed_amount(text: str) -> Decimal | None:
-    """``Decimal(text)`` when ``text`` is a finite number, else None (the caller's checked path
-    then says what is wrong); the same as :func:`dec`'s fast path.
-
-    Why memoised: shop payloads repeat the same amount texts order after order ("0.000000",
-    a shipping fee, a unit price, a rate), and parsing one costs several times a dict
-    lookup.  Decimals are immutable, so sharing one is safe; failures are never memoised and
-    the memo is emptied when full, so memory stays bounded."""
-    value = _AMOUNT_TEXTS.get(text)
-    if value is None:
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            return None
-        if not value.is_finite():
-            return None
-        if len(_AMOUNT_TEXTS) >= _AMOUNT_TEXTS_MAX:
-            _AMOUNT_TEXTS.clear()
-        _AMOUNT_TEXTS[text] = value
-    return value
 
 
 def line(kind: str, label: str, excl: Decimal, tax: Decimal, rate: Decimal) -> Raw:

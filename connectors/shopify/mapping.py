@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -47,7 +47,6 @@ from postingrules.connectors.profile import (
     SetAside,
     Unmappable,
     joined,
-    parsed_amount,
     set_aside_reason,
 )
 from postingrules.connectors.profile import line as _line
@@ -123,12 +122,16 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
     if not money_set:
         return ZERO
     bag = money_set.get(BAGS.get(ctx.money, "shopMoney"))
-    if bag:  # the usual "20.00": memoised text, without dec()'s call and checks
+    if bag:  # the usual "20.00": parsed here, without dec()'s call and checks
         amount = bag.get("amount")
         if type(amount) is str:
-            value = parsed_amount(amount)
-            if value is not None:
-                return value
+            try:
+                value = Decimal(amount)
+            except InvalidOperation:
+                pass
+            else:
+                if value.is_finite():
+                    return value
     if not bag:
         raise Unmappable(f"{field or 'amount'}: no {ctx.money} money")
     try:
