@@ -254,3 +254,23 @@ def test_a_corrected_resend_of_a_set_aside_order_is_imported():
         ("sale", "CD-3003"),
         ("payment", "CD-3003"),
     ]
+
+
+def test_an_order_whose_payment_is_refused_keeps_no_sale(monkeypatch):
+    """The sale and the payment of an order are kept together or set aside together."""
+    from postingrules.connectors.iziflux import mapping
+
+    real = mapping.validate_document
+
+    def refuse_amazon_payment(raw):
+        if raw["kind"] == "payment" and raw["order_id"] == "AMZ-1001":
+            raise ValueError("payment refused")
+        return real(raw)
+
+    monkeypatch.setattr(mapping, "validate_document", refuse_amazon_payment)
+    documents, aside = Importer(SETTINGS).read_all([("10h", fake.HOUR_10)])
+    assert "AMZ-1001" not in {d.order_id for d in documents}
+    assert [(a.raw_id, a.reason) for a in aside if a.raw_id == "AMZ-1001"] == [
+        ("AMZ-1001", "payment refused")
+    ]
+    assert {d.order_id for d in documents if d.kind == "sale"} >= {"MM-2002"}
