@@ -69,8 +69,12 @@ class ParsedTemplate:
         return tuple(p for p in self.parts if isinstance(p, Slot))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_template(text: str) -> ParsedTemplate:
-    """Split a template into literal text and slots; raise :class:`TemplateSyntaxError`."""
+    """Split a template into literal text and slots; raise :class:`TemplateSyntaxError`.
+
+    Remembered per text (the result is immutable): a big table repeats the same template in
+    most rows, and the compiler asks for a template's slots more than once."""
     parts: list[str | Slot] = []
     literal: list[str] = []
     i, n = 0, len(text)
