@@ -1,7 +1,8 @@
-"""AST + scope → plan: turn a checked rule file into closures and dict look-ups.
+"""AST + scope → plan: turn a checked rule file into generated functions and dict look-ups.
 
 Compilation is pure and runs once per ruleset; nothing here runs per document except the
-closures it returns.  It assumes the checker found no error (``load`` enforces that).
+functions it returns (conditions, field reads and keys from :mod:`postingrules.dsl.expressions`,
+templates from :mod:`postingrules.dsl.template`).  It assumes the checker found no error (``load`` enforces that).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each dotted path (``order.reference``, ``tax.rate``…) has a type (used to check comparisons
 and table keys), the document kinds that carry it, whether it belongs to a document line
 (only table keys and line-level templates may use those), and a getter.  Getters are plain
-functions over the pydantic documents, so evaluating a field costs one attribute walk.
+functions over the documents: the definition of each field, which the generated code of
+:mod:`postingrules.dsl.expressions` follows (inline for plain attribute paths).
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ class FieldSpec:
 def _attr(first: str, second: str | None = None) -> Getter:
     """Getter of ``doc.first`` or ``doc.first.second``; ``None`` as soon as one is missing.
 
-    Straight-line closures rather than a loop: this runs for every field of every document.
-    The attribute path is recorded on the getter for :attr:`FieldSpec.attrs`.
+    The attribute path is recorded on the getter for :attr:`FieldSpec.attrs`: generated code
+    (:mod:`postingrules.dsl.expressions`) reads it inline, and the getter stays the definition
+    that code is tested against.
     """
     if second is None:
 
