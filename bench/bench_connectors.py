@@ -402,21 +402,24 @@ def bench_shopify(n: int) -> Timing:
 
 
 def bench_iziflux(n: int) -> Timing:
-    """One hourly file of ``n`` orders, two item lines each, parsed and mapped (sale + payment)."""
+    """One hourly file of ``n`` orders, two item lines each, parsed and mapped (sale + payment).
+
+    Cells vary as in a real hourly file, so that the importer's per-text memos are not
+    flattered: every order has its own second of the hour (one order per second at most, as
+    a shop's file covers one hour), products come from a catalogue of 60 prices, quantities
+    from 1 to 3, two shipping fees."""
     columns = ColumnMap(unit_price=41, shipping=42, tax_rate=43, country=44)
     header = "|".join(f"C{i}" for i in range(45))
     rows = [header]
     for i in range(n):
-        for ref, price, rate in (("A", "24.00", "20"), ("B", "5.50", "5.5")):
+        stamp = f"2024-03-01 10:{i // 60 % 60:02d}:{i % 60:02d}"
+        shipping = "4.80" if i % 3 else "6.90"
+        for ref, product, rate in (("A", i % 30, "20"), ("B", 30 + i % 30, "5.5")):
             cells = ["NON-RENSEIGNE"] * 45
-            cells[0], cells[2], cells[3], cells[4] = (
-                f"AMZ-{i}",
-                f"ASIN-{ref}",
-                ref,
-                "2024-03-01 10:00:00",
-            )
-            cells[31], cells[32], cells[39], cells[40] = "Amazon", "1", "978", f"T{i}"
-            cells[41], cells[42], cells[43], cells[44] = price, "4.80", rate, "FR"
+            cells[0], cells[2], cells[3], cells[4] = f"AMZ-{i}", f"ASIN-{product}", ref, stamp
+            cells[31], cells[32], cells[39], cells[40] = "Amazon", str(1 + i % 3), "978", f"T{i}"
+            price = f"{4 + product * 37 % 300 / 10:.2f}"
+            cells[41], cells[42], cells[43], cells[44] = price, shipping, rate, "FR"
             rows.append("|".join(cells))
     text = "\n".join(rows)
     start = _start()
