@@ -36,6 +36,9 @@ class Compiler:
         self.rules = rules
         self.scope = scope
         self.file = Path(rules.path).name
+        self.renderers: dict[str, Renderer] = {}
+        """Compiled templates by text: a renderer depends on its text and the file's scope
+        only, and a big table repeats one template (``"OSS-{tax.country}"``) in most rows."""
 
     def where(self, what: str, span: ast.Span) -> str:
         return f"{what} ({self.file}:{span.line})"
@@ -45,11 +48,16 @@ class Compiler:
         return expressions.getter(self.scope, self.set_value, name)
 
     def template(self, text: ast.Str) -> Renderer:
+        found = self.renderers.get(text.value)
+        if found is not None:
+            return found
         parsed = parse_template(text.value)
         types = {s.path: info.type for s in parsed.slots if (info := self.scope.lookup(s.path))}
         source = expressions.Source(self.scope, self.set_value)
         reads = {s.path: source.value(s.path) for s in parsed.slots}
-        return compile_template(parsed, {}, types, (reads, source.namespace))
+        renderer = compile_template(parsed, {}, types, (reads, source.namespace))
+        self.renderers[text.value] = renderer
+        return renderer
 
     def account(self, ref: ast.AccountRef) -> AccountPlan:
         text = self.scope.accounts[ref.value] if isinstance(ref, ast.Name) else ref.value
