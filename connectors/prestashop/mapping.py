@@ -54,6 +54,20 @@ _MEMOS: dict[int, tuple[Mapping[str, Any], int, dict[str, Any]]] = {}
 """Values derived from the other reference tables, by table identity (see :func:`_memo`)."""
 
 
+def _iso_code(table: Mapping[str, Mapping[str, Any]], record_id: str) -> str | None:
+    """The upper-case ``iso_code`` of one record of a reference table (countries, currencies),
+    remembered per table: every order asks for it."""
+    memo = _memo(table)
+    code = memo.get(record_id)
+    if code is None:
+        record = table.get(record_id)
+        code = sid(record.get("iso_code")).upper() if record is not None else ""
+        if not code:
+            return None
+        memo[record_id] = code
+    return code
+
+
 def _memo(table: Mapping[str, Any]) -> dict[str, Any]:
     """Values derived from the reference ``table`` by id, kept for the next order: every order
     of a fetch looks up the same few countries, currencies and order states.
@@ -85,27 +99,11 @@ class Lookups:
 
     def country_code(self, country_id: str) -> str | None:
         """The upper-case ISO code of country ``country_id``; None if unknown or without one."""
-        memo = _memo(self.countries)
-        code = memo.get(country_id)
-        if code is None:
-            country = self.countries.get(country_id)
-            code = sid(country.get("iso_code")).upper() if country is not None else ""
-            if not code:
-                return None
-            memo[country_id] = code
-        return code
+        return _iso_code(self.countries, country_id)
 
     def currency_code(self, currency_id: str) -> str | None:
         """The upper-case ISO code of currency ``currency_id``; None if unknown or without one."""
-        memo = _memo(self.currencies)
-        code = memo.get(currency_id)
-        if code is None:
-            currency = self.currencies.get(currency_id)
-            code = sid(currency.get("iso_code")).upper() if currency is not None else ""
-            if not code:
-                return None
-            memo[currency_id] = code
-        return code
+        return _iso_code(self.currencies, currency_id)
 
     def state(self, state_id: str) -> tuple[str, str | None]:
         """(normalised status, the state's name) of order state ``state_id``."""
