@@ -1,8 +1,9 @@
 """AST + scope → plan: turn a checked rule file into generated functions and dict look-ups.
 
 Compilation is pure and runs once per ruleset; nothing here runs per document except the
-functions it returns (conditions, field reads and keys from :mod:`postingrules.dsl.expressions`,
-templates from :mod:`postingrules.dsl.template`).  It assumes the checker found no error (``load`` enforces that).
+functions it returns (conditions, field reads and keys from
+:mod:`postingrules.dsl.expressions`, templates from :mod:`postingrules.dsl.template`).  It
+assumes the checker found no error (``load`` enforces that).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The compiled form of a ruleset: what the engine walks for every document.
 
 A plan holds no AST: conditions, values and table keys are functions generated over a
-:class:`Context` (see :mod:`postingrules.dsl.expressions`), templates are compiled renderers, decision tables answer from a dict keyed by the tuple of their key
-values (first-match-wins is computed once per distinct key, then remembered), and every
-output carries its provenance string for ``--explain`` and the exports' metadata.
+:class:`Context` (see :mod:`postingrules.dsl.expressions`), templates are compiled
+renderers, decision tables answer from a dict keyed by the tuple of their key values
+(first-match-wins is computed once per distinct key, then remembered), and every output
+carries its provenance string for ``--explain`` and the exports' metadata.
 """
 
 from __future__ import annotations

@@ -54,8 +54,7 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
     try:
         if plan.documents is not None and not plan.documents(ctx):
             return Skipped(doc.key, doc.kind, f"not selected by the {plan.documents_provenance}")
-        matched = plan.matching_rules(ctx)
-        variant = plan.variants.get((doc.kind, matched)) or plan.variant(doc.kind, matched)
+        variant = plan.variant(doc.kind, plan.matching_rules(ctx))
         if variant is None:
             raise Refused(f"the ruleset has no `{doc.kind}` block, so it does not post {doc.kind}s")
         settings = variant.settings
@@ -73,8 +72,10 @@ def post(plan: Plan, doc: Sale | Refund | Payment) -> Entry | Refusal | Skipped:
 # -- shared pieces ---------------------------------------------------------------------------
 
 
-def _rate(plan: Plan, doc: Sale | Refund | Payment) -> Decimal:
-    """Conversion rate to the ruleset currency of a document in another currency."""
+def _rate(plan: Plan, doc: Sale | Refund | Payment) -> Decimal | None:
+    """Conversion rate to the ruleset currency, ``None`` when the document is already in it."""
+    if doc.currency == plan.currency:
+        return None
     if doc.exchange_rate is None:
         raise Refused(
             f"the document is in {doc.currency} but has no exchange_rate to {plan.currency}"
@@ -111,7 +112,7 @@ def _customer(
     if plan is None:
         raise Refused("no customer account is declared")
     if isinstance(plan, CustomerPlan):
-        account = plan.account.constant or plan.account(ctx)
+        account = plan.account(ctx)
         aux_r, name_r, where, personal = plan.aux, plan.name, plan.provenance, plan.personal
     else:
         row = _lookup(plan, ctx)
@@ -226,7 +227,7 @@ def _gap_line(plan: Plan, settings: Settings, gap: Decimal, label: str, ctx: Con
 
 def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Context) -> Entry:
     settings = variant.settings
-    rate = None if doc.currency == plan.currency else _rate(plan, doc)
+    rate = _rate(plan, doc)
     if plan.regime is not None:
         ctx.regime = plan.regime.decide(ctx)
         if ctx.regime is None:
@@ -276,9 +277,9 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where, party = _customer(settings, ctx)
     total = doc.totals.incl
-    booked_total = (total if rate is None else total * rate).quantize(CENT, ROUND_HALF_UP)
+    booked_total = cents(total if rate is None else total * rate)
     signed_total = booked_total if sale else -booked_total  # a negative total swaps the sides
-    debit, credit = (signed_total, NIL) if signed_total > 0 else (NIL, -signed_total)
+    debit, credit = _sides(signed_total)
     currency = None if rate is None else doc.currency
     lines = [
         EntryLine(
@@ -373,7 +374,7 @@ def _resolve_line(
 
 
 def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) -> Entry:
-    rate = None if doc.currency == plan.currency else _rate(plan, doc)
+    rate = _rate(plan, doc)
     if plan.payment is None:
         raise Refused("the ruleset has no `payment` table")
     row = _lookup(plan.payment, ctx)
