@@ -26,6 +26,7 @@ from postingrules.dsl import ast
 from postingrules.dsl.check import Scope
 from postingrules.dsl.fields import FIELDS
 from postingrules.dsl.plan import Context
+from postingrules.dsl.template import context_reads
 
 SetValue = Callable[[ast.SetExpr], frozenset[Any]]
 
@@ -147,12 +148,8 @@ class Source:
     def function(self, body: Sequence[str], name: str) -> Callable[[Context], Any]:
         """``def name(ctx)`` with ``body`` (lines of generated code), reading ``doc`` and
         ``line`` from the context once, only when the body uses them."""
-        text = "\n".join(body)
-        prologue = [
-            *(["doc = ctx.doc"] if "doc" in text else []),
-            *(["line = ctx.line"] if "line" in text else []),
-        ]
-        source = f"def {name}(ctx):\n" + "".join(f"    {line}\n" for line in (*prologue, *body))
+        lines = (*context_reads(list(body)), *body)
+        source = f"def {name}(ctx):\n" + "".join(f"    {line}\n" for line in lines)
         exec(_code(source), self.namespace)  # generated names only: see the module docstring
         function: Callable[[Context], Any] = self.namespace[name]
         return function

@@ -297,17 +297,23 @@ def compile_template(
             read = f"g{index}(ctx)"
         body += _slot_code(part, index, read, types.get(part.path), namespace)
         pieces.append(f"t{index}")
-    text = "\n".join(body)
-    body[:0] = [
-        *(["doc = ctx.doc"] if "doc" in text else []),
-        *(["line = ctx.line"] if "line" in text else []),
-    ]
+    body[:0] = context_reads(body)
     joined = " + ".join(pieces) if len(pieces) <= 4 else f"''.join(({', '.join(pieces)},))"
     source = "def render(ctx):\n" + "".join(f"    {line}\n" for line in body)
     source += f"    return {joined}\n"
     exec(_code(source), namespace)  # generated names only: see above
     render: Renderer = namespace["render"]
     return render
+
+
+def context_reads(body: list[str]) -> list[str]:
+    """The lines that read ``doc`` and ``line`` from the context once, for generated code
+    (``body``) that uses them: inline field reads name them (see ``dsl/expressions.py``)."""
+    text = "\n".join(body)
+    return [
+        *(["doc = ctx.doc"] if "doc" in text else []),
+        *(["line = ctx.line"] if "line" in text else []),
+    ]
 
 
 @functools.lru_cache(maxsize=1024)
