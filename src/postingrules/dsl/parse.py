@@ -8,8 +8,9 @@ expected in the accountant's words (``"->"``, a string), never Lark's internal n
 Speed (a 500-row table must compile in well under 50 ms): the transformer runs *inside* the
 LALR parser (Lark's ``transformer=``), so no parse tree is built and walked; spans come from
 the first and last child of each rule (tokens carry their positions), which is what Lark's
-``propagate_positions`` computed.  The lexer is Lark's contextual lexer (same terminals per
-parser state, same keyword rule) in a leaner loop (:class:`_ContextualLexer`).
+``propagate_positions`` computed.  Lark's contextual lexer and LALR parser run as one loop over
+Lark's own tables (:class:`_Driver`); a syntax error is left to Lark itself, so errors are
+exactly Lark's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -29,9 +29,9 @@ from typing import Any
 
 from lark import Lark, Token
 from lark import __version__ as lark_version
-from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import ContextualLexer, Lexer, LexerState
+from lark.lexer import ContextualLexer
+from lark.parsers.lalr_analysis import Shift
 
 from postingrules.dsl import ast
 from postingrules.dsl.diagnostics import Diagnostic
@@ -54,7 +54,7 @@ def parser() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer=_ContextualLexer,
+        lexer="contextual",
         transformer=_ToAst(),
         maybe_placeholders=False,
         cache=_cache_file() or False,
@@ -74,7 +74,7 @@ def _cache_file() -> str | None:
         base = str(Path.home() / "Library" / "Caches")
     else:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    key = f"{grammar_text()}\0{lark_version}\0{sys.version_info[:2]}"
+    key = f"{grammar_text()}\0{lark_version}\0{sys.version_info[:2]}\0contextual"
     name = f"parser-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark"
     try:
         folder = Path(base) / "postingrules"
@@ -88,44 +88,56 @@ def _cache_file() -> str | None:
 _PARSING = threading.Lock()
 
 
-class _ContextualLexer(Lexer):
-    """Lark's contextual lexer, token for token, in a tighter loop.
+class _Driver:
+    """Lark's LALR parser and contextual lexer, run by one loop over Lark's own tables.
 
-    In each parser state Lark's contextual lexer tries the terminals that state accepts, in
-    its order of preference, and retypes a NAME that spells a keyword the state accepts
-    (``account`` → ACCOUNT).  This class takes those terminals from Lark's own per-state
-    lexers, applies the same keyword rule, and compiles them into one regular expression per
-    state that also skips the whitespace and comments in front of the token; it makes each
-    token directly instead of through Lark's line counter and callback chain (the 500-row
-    benchmark file lexes in ~8 ms instead of ~27 ms).  Where that expression finds no token,
-    it hands over to Lark's own lexer at that position, so errors are exactly Lark's
-    (UnexpectedCharacters, or UnexpectedToken when the text is a terminal the state does not
-    accept).
+    Lark lexes and parses in two layers: a lexer generator yields each token to
+    ``feed_token``, which looks the parser state's action up, and on every reduction finds
+    the rule's callback by hashing and comparing ``Rule`` objects in Python.  For a 500-row
+    table (6,000 tokens) those layers, not the grammar, were most of the parse time.  This
+    loop makes the same moves with the same tables: the terminals each parser state accepts
+    (taken from Lark's per-state lexers, in their order of preference, with the same
+    keyword rule) compiled into one expression per state that also skips the whitespace and
+    comments in front of the token; the same shift/reduce actions; the same callbacks,
+    found once per rule object.
 
-    Skipping ignored text first is exact because no terminal can begin with whitespace or
-    ``#``; each token lies on one line (STRING and COMMENT exclude newlines), which keeps
-    line counting to the skipped text.
+    It only ever parses text Lark accepts: where a state has no token or no action (a
+    syntax error), it gives up and :func:`parse` asks Lark itself, which raises exactly the
+    error it always raised.  Skipping ignored text first is exact because no terminal can
+    begin with whitespace or ``#``; each token lies on one line (STRING and COMMENT exclude
+    newlines), which keeps line counting to the skipped text.
     """
 
-    __future_interface__ = 2
+    def __init__(self, lark: Lark) -> None:
+        frontend = lark.parser
+        lexer = frontend.lexer
+        assert isinstance(lexer, ContextualLexer) and not frontend.lexer_conf.postlex
+        assert not frontend.lexer_conf.callbacks and not frontend.lexer_conf.g_regex_flags
+        tables = frontend.parser.parser
+        self.lexers = lexer.lexers
+        self.states = tables.parse_table.states
+        self.start = tables.parse_table.start_states["start"]
+        self.end = tables.parse_table.end_states["start"]
+        self.callbacks = tables.callbacks
+        # parser state → (its token expression, the ignored text, {terminal: {keyword:
+        # keyword's type}}), compiled the first time the state lexes: a file visits few of
+        # the ~340 states.
+        self.tables: dict[Any, tuple[re.Pattern[str], re.Pattern[str], dict[str, dict[str, str]]]]
+        self.tables = {}
+        self.by_lexer: dict[int, Any] = {}
+        # id(rule) → (children, callback, the rule's name, the rule, kept so its id stays its)
+        self.reductions: dict[int, tuple[int, Any, str, Any]] = {}
 
-    def __init__(self, conf: LexerConf) -> None:
-        self.conf = conf
-        self.lark: ContextualLexer | None = None
-        # parser state → (its token expression, {terminal: {keyword: keyword's type}}),
-        # compiled the first time the state lexes: a file visits few of the ~300 states.
-        self.tables: dict[Any, tuple[re.Pattern[str], dict[str, dict[str, str]]]] = {}
-        self.by_lexer: dict[int, tuple[re.Pattern[str], dict[str, dict[str, str]]]] = {}
-
-    def _table(self, state: Any) -> tuple[re.Pattern[str], dict[str, dict[str, str]]]:
-        assert self.lark is not None
-        lexer = self.lark.lexers[state]  # Lark shares one between states accepting the same
+    def _table(
+        self, state: Any
+    ) -> tuple[re.Pattern[str], re.Pattern[str], dict[str, dict[str, str]]]:
+        lexer = self.lexers[state]  # Lark shares one between states accepting the same
         table = self.by_lexer.get(id(lexer))
         if table is None:
             terminals = lexer.terminals  # type: ignore[attr-defined]  # in order of preference
             ignore = lexer.ignore_types  # type: ignore[attr-defined]
-            assert set(ignore) == {"WS", "COMMENT"} and not self.conf.callbacks
-            assert not self.conf.g_regex_flags and not any(t.pattern.flags for t in terminals)
+            assert set(ignore) == {"WS", "COMMENT"}
+            assert not any(t.pattern.flags for t in terminals)
             assert not (lexer.newline_types - {"WS", "STRING", "COMMENT"})  # type: ignore[attr-defined]
             # Lark's keyword rule (its `_create_unless`): a string terminal that a regular
             # terminal of the same priority matches whole is lexed as that terminal, then
@@ -147,55 +159,91 @@ class _ContextualLexer(Lexer):
                 for t in terminals
                 if t.name not in ignore and t.name not in keywords
             )
-            table = self.by_lexer[id(lexer)] = (re.compile(f"(?:{skip})*+(?:{tokens})"), retype)
+            table = self.by_lexer[id(lexer)] = (
+                re.compile(f"(?:{skip})*+(?:{tokens})"),
+                re.compile(f"(?:{skip})*+"),
+                retype,
+            )
         self.tables[state] = table
         return table
 
-    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
-        if self.lark is None:
-            states = parser_state.parse_conf.states
-            self.lark = ContextualLexer(self.conf, {s: list(t) for s, t in states.items()})
-        tables = self.tables
-        stack = parser_state.state_stack
-        text, end = lexer_state.text.text, lexer_state.text.end
-        counter = lexer_state.line_ctr
-        pos, line, line_start = counter.char_pos, counter.line, counter.line_start_pos
-        token = lexer_state.last_token
+    def _reduction(self, rule: Any) -> tuple[int, Any, str, Any]:
+        found = (len(rule.expansion), self.callbacks[rule], rule.origin.name, rule)
+        self.reductions[id(rule)] = found
+        return found
+
+    def parse(self, text: str) -> Any:
+        """What Lark's ``parse`` returns for ``text``, or ``_GIVE_UP`` where Lark would raise."""
+        states, tables, reductions, callbacks = (
+            self.states,
+            self.tables,
+            self.reductions,
+            self.callbacks,
+        )
+        state_stack, value_stack = [self.start], []
+        end = len(text)
+        pos, line, line_start = 0, 1, 0
         new = str.__new__
         while True:
             try:
-                expression, retype = tables[stack[-1]]
+                expression, trailing, retype = tables[state_stack[-1]]
             except KeyError:
-                expression, retype = self._table(stack[-1])
+                expression, trailing, retype = self._table(state_stack[-1])
             match = expression.match(text, pos, end)
             if match is None:
-                # End of text, or no token here: Lark's own lexer finishes (and raises the
-                # error Lark always raised).
-                counter.char_pos, counter.line = pos, line
-                counter.column, counter.line_start_pos = pos - line_start + 1, line_start
-                lexer_state.last_token = token
-                yield from self.lark.lex(lexer_state, parser_state)
-                return
-            kind = match.lastgroup
-            start, stop = match.span(kind)
-            if start != pos:  # skipped whitespace or comments
-                newlines = text.count("\n", pos, start)
-                if newlines:
-                    line += newlines
-                    line_start = text.rindex("\n", pos, start) + 1
-            pos = stop
-            value = text[start:pos]
-            if kind in retype:
-                kind = retype[kind].get(value, kind)
-            token = new(Token, value)
-            token.type = kind
-            token.value = value
-            token.start_pos = start
-            token.line = token.end_line = line
-            token.column = start - line_start + 1
-            token.end_column = pos - line_start + 1
-            token.end_pos = pos
-            yield token
+                if trailing.match(text, pos, end).end() != end:  # type: ignore[union-attr]
+                    return _GIVE_UP  # no token here: a syntax error
+                kind, token = "$END", None
+            else:
+                kind = match.lastgroup
+                start, stop = match.span(kind)
+                if start != pos:  # skipped whitespace or comments
+                    newlines = text.count("\n", pos, start)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rindex("\n", pos, start) + 1
+                pos = stop
+                value = text[start:pos]
+                if kind in retype:
+                    kind = retype[kind].get(value, kind)
+                token = new(Token, value)
+                token.type = kind
+                token.value = value
+                token.start_pos = start
+                token.line = token.end_line = line
+                token.column = start - line_start + 1
+                token.end_column = pos - line_start + 1
+                token.end_pos = pos
+            while True:  # reduce as many times as the token calls for, then shift it
+                action = states[state_stack[-1]].get(kind)
+                if action is None:
+                    return _GIVE_UP  # the state does not take this token: a syntax error
+                if action[0] is Shift:
+                    if token is None:
+                        return _GIVE_UP
+                    state_stack.append(action[1])
+                    value_stack.append(callbacks[kind](token) if kind in callbacks else token)
+                    break
+                rule = action[1]
+                size, callback, origin, _ = reductions.get(id(rule)) or self._reduction(rule)
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                state_stack.append(states[state_stack[-1]][origin][1])
+                value_stack.append(callback(children))
+                if token is None and state_stack[-1] == self.end:
+                    return value_stack[-1]
+
+
+_GIVE_UP = object()
+
+
+@functools.cache
+def _driver() -> _Driver:
+    return _Driver(parser())
 
 
 @functools.cache
@@ -678,7 +726,9 @@ def parse(source: str, file: str = "<rules>") -> tuple[ast.RuleFile | None, list
     with _PARSING:
         rules_parser.options.transformer.file = file
         try:
-            statements = rules_parser.parse(source)
+            statements = _driver().parse(source)
+            if statements is _GIVE_UP:  # a syntax error: Lark's parse raises it
+                statements = rules_parser.parse(source)
         except UnexpectedInput as exc:
             return None, [_syntax_diagnostic(file, exc, source)]
     return ast.RuleFile(file, source, statements), []
