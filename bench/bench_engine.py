@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -138,10 +139,10 @@ def run_e2e(source: Path, rules: Path, target: Path) -> dict[str, Any]:
     ruleset = postingrules.load_ruleset(rules)
     baseline = _peak_rss()
     tally = Tally()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with target.open("wb", buffering=1 << 20) as out:
         JsonLines().write((entry for _, entry in run(ruleset, [str(source)], tally)), out)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert tally.debit == tally.credit
     counts = {
         "Entry": tally.entries,
@@ -152,6 +153,7 @@ def run_e2e(source: Path, rules: Path, target: Path) -> dict[str, Any]:
     return {
         "documents": tally.available,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "counts": {name: count for name, count in counts.items() if count},
         "entry_lines": tally.lines,
         "output_bytes": target.stat().st_size,
@@ -226,12 +228,13 @@ def run_floor(source: Path, target: Path) -> dict[str, Any]:
     import floor
 
     baseline = _peak_rss()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with source.open("rb") as stream, target.open("w", newline="", encoding="utf-8") as out:
         documents, rows = floor.convert(stream, out)
     return {
         "documents": documents,
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
         "rows": rows,
         "baseline_rss": baseline,
         "peak_rss": _peak_rss(),
@@ -348,7 +351,7 @@ def run_compile(rules: Path) -> dict[str, Any]:
     from postingrules.dsl.parse import parse
     from postingrules.dsl.template import _code as template_code
     from postingrules.dsl.template import parse_template
-    from postingrules.ruleset import compile_source
+    from postingrules.ruleset import compile_source, gc_paused
 
     source = ruleset_500()
     OUT.mkdir(exist_ok=True)
@@ -360,18 +363,24 @@ def run_compile(rules: Path) -> dict[str, Any]:
     assert ruleset.plan.vat is not None and len(ruleset.plan.vat.rows) == 500
     best: dict[str, float] | None = None
     for _ in range(5):
-        template_code.cache_clear()  # each warm run parses and compiles its templates and
-        expression_code.cache_clear()  # code shapes afresh
-        parse_template.cache_clear()
+        # Each warm run parses and compiles its templates and code shapes afresh.
+        for cache in (template_code, expression_code, parse_template):
+            cache.cache_clear()
         t0 = clock()
-        ast_, _diagnostics = parse(source, "bench-500.rules")
-        t1 = clock()
-        assert ast_ is not None
-        scope, _diagnostics = check(ast_)
-        t2 = clock()
-        compile_plan(ast_, scope)
-        t3 = clock()
-        split = {"parse": t1 - t0, "check": t2 - t1, "compile": t3 - t2, "total": t3 - t0}
+        compile_source(source, "bench-500.rules")  # what `load_ruleset` does
+        total = clock() - t0
+        for cache in (template_code, expression_code, parse_template):
+            cache.cache_clear()
+        with gc_paused():  # as in compile_source: the split of a second, clocked run
+            t0 = clock()
+            ast_, _diagnostics = parse(source, "bench-500.rules")
+            t1 = clock()
+            assert ast_ is not None
+            scope, _diagnostics = check(ast_)
+            t2 = clock()
+            compile_plan(ast_, scope)
+            t3 = clock()
+        split = {"parse": t1 - t0, "check": t2 - t1, "compile": t3 - t2, "total": total}
         if best is None or split["total"] < best["total"]:
             best = split
     shipped = rules.read_text("utf-8")
@@ -430,7 +439,92 @@ def best_of(repeat: int, runs: dict[str, list[str]]) -> dict[str, dict[str, Any]
     return best
 
 
-def measure(n: int, rules: Path, repeat: int) -> dict[str, Any]:
+def _input_position(pid: int, source: str) -> int:
+    """How far process ``pid`` has read ``source`` (its file offset; 0 before it opens it)."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == source:
+                    with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
+                        return int(info.readline().split()[1])  # "pos:\t<offset>"
+            except OSError:  # that fd closed meanwhile
+                continue
+    except OSError:  # the process has exited
+        pass
+    return 0
+
+
+def lockstep(runs: dict[str, list[str]], source: Path, lead: float = 0.002) -> dict[str, Any]:
+    """Run two measurements side by side through the same input, neither ahead of the other.
+
+    The machine's speed drifts by 10–50 % within seconds, so a floor run and an end-to-end
+    run made one after the other each see a different machine and their ratio swings with it
+    (0.33–0.54× for the same code).  Here both children start together; whichever has read
+    more than ``lead`` of the input beyond the other is paused (SIGSTOP) until the other
+    catches up.  Each then does the same fraction of its work in every stretch of time, so
+    both meet the same slow and fast spells, and each child's documents/s is taken from its
+    own CPU time (``process_time`` of its timed part: the pauses are not counted).
+    Needs Linux's /proc (the reading positions).
+    """
+    path = os.path.realpath(source)
+    limit = lead * os.path.getsize(path)
+    script = str(Path(__file__).resolve())
+    procs = {
+        mode: subprocess.Popen(
+            [sys.executable, script, "--child", mode, *args], stdout=subprocess.PIPE, text=True
+        )
+        for mode, args in runs.items()
+    }
+    paused: set[str] = set()
+    while True:
+        running = {mode: p for mode, p in procs.items() if p.poll() is None}
+        if len(running) < 2:
+            break
+        (a, pa), (b, pb) = running.items()
+        gap = _input_position(pa.pid, path) - _input_position(pb.pid, path)
+        ahead, behind = (a, b) if gap > 0 else (b, a)
+        if behind in paused:
+            os.kill(procs[behind].pid, signal.SIGCONT)
+            paused.discard(behind)
+        if abs(gap) > limit and ahead not in paused:
+            os.kill(procs[ahead].pid, signal.SIGSTOP)
+            paused.add(ahead)
+        time.sleep(0.002)
+    for mode in paused:  # the other one has finished: let this one finish alone
+        os.kill(procs[mode].pid, signal.SIGCONT)
+    results = {}
+    for mode, p in procs.items():
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"{mode} failed (exit {p.returncode})")
+        results[mode] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def paired(n: int, source: Path, rules: Path, rounds: int) -> list[dict[str, float]]:
+    """``rounds`` lockstep runs of the floor against the end to end; their ratios."""
+    found = []
+    for index in range(rounds):
+        both = lockstep(
+            {
+                "floor": [str(source), str(OUT / f"floor-paired-{n}.csv")],
+                "e2e": [str(source), str(rules), str(OUT / f"entries-paired-{n}.jsonl")],
+            },
+            source,
+        )
+        floor_rate = both["floor"]["documents"] / both["floor"]["cpu_seconds"]
+        e2e_rate = both["e2e"]["documents"] / both["e2e"]["cpu_seconds"]
+        found.append({"floor": floor_rate, "e2e": e2e_rate, "ratio": e2e_rate / floor_rate})
+        print(
+            f"  paired run {index + 1}: floor {floor_rate:,.0f}, end to end {e2e_rate:,.0f} "
+            f"documents/s (CPU): {e2e_rate / floor_rate:.3f}×",
+            file=sys.stderr,
+            flush=True,
+        )
+    return found
+
+
+def measure(n: int, rules: Path, repeat: int, rounds: int) -> dict[str, Any]:
     import gen_documents
 
     source = OUT / f"documents-{n}.jsonl"
@@ -455,6 +549,7 @@ def measure(n: int, rules: Path, repeat: int) -> dict[str, Any]:
             },
         )
     )
+    results["paired"] = paired(n, source, rules, rounds)
     (OUT / f"results-{n}.json").write_text(json.dumps(results, indent=2), "utf-8")
     return results
 
@@ -505,6 +600,21 @@ def report(all_results: list[dict[str, Any]], compiled: dict[str, Any] | None, r
             f"({b['read+validate'] / tb:.0%}) | {b['post']:.2f} ({b['post'] / tb:.0%}) | "
             f"{b['write']:.2f} ({b['write'] / tb:.0%}) |"
         )
+    if any(res["paired"] for res in all_results):
+        out += [
+            "",
+            "Paired rounds (floor and end to end in lockstep through the same input, "
+            "documents/s from each run's CPU time):",
+            "",
+            "| N | round | (c) floor | (b) end to end | (b) / (c) |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for res in all_results:
+            for index, pair in enumerate(res["paired"], start=1):
+                out.append(
+                    f"| {res['n']:,} | {index} | {pair['floor']:,.0f} | {pair['e2e']:,.0f} | "
+                    f"{pair['ratio']:.3f}× |"
+                )
     out.append("")
     for res in all_results:
         c = res["e2e"]["counts"]
@@ -532,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, default=ROOT / "rulesets" / "fr-ecommerce.rules")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile benchmark")
+    parser.add_argument(
+        "--paired", type=int, default=3, help="lockstep rounds of floor against end to end"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -557,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    all_results = [measure(n, args.rules, args.repeat) for n in (args.n or [100_000])]
+    all_results = [measure(n, args.rules, args.repeat, args.paired) for n in (args.n or [100_000])]
     text = report(all_results, compiled, args.repeat)
     print(text)
     suffix = "-".join(str(n) for n in (args.n or [100_000]))

@@ -8,6 +8,9 @@ never an exception for a bad document, so a batch always goes on.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +41,32 @@ class Checked:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No garbage collection while a rule file is parsed, checked and compiled.
+
+    Those steps create tens of thousands of objects (a 500-row table: ~100,000) and free
+    none, which sets off collections that walk every object the process holds, imports
+    included, several times over: ~8 % of the compile's instructions for nothing, since
+    the AST and the plan hold no cycles to collect.  The collector's previous state is
+    restored, whatever happens.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def check_source(source: str, path: str = "<rules>") -> Checked:
     """Parse and check rule-file text without compiling it."""
-    rules, diagnostics = parse(source, path)
-    if rules is not None:
-        diagnostics = check(rules)[1]
+    with gc_paused():
+        rules, diagnostics = parse(source, path)
+        if rules is not None:
+            diagnostics = check(rules)[1]
     return Checked(path, source, rules, diagnostics)
 
 
@@ -73,13 +97,14 @@ class Ruleset:
 
 def compile_source(source: str, path: str = "<rules>") -> Ruleset:
     """Parse, check and compile rule-file text; raise :class:`RulesError` on any error."""
-    rules, diagnostics = parse(source, path)
-    if rules is None:
-        raise RulesError(diagnostics, {path: source})
-    scope, diagnostics = check(rules)
-    if any(d.severity == "error" for d in diagnostics):
-        raise RulesError(diagnostics, {path: source})
-    return Ruleset(rules, compile_plan(rules, scope), diagnostics)
+    with gc_paused():
+        rules, diagnostics = parse(source, path)
+        if rules is None:
+            raise RulesError(diagnostics, {path: source})
+        scope, diagnostics = check(rules)
+        if any(d.severity == "error" for d in diagnostics):
+            raise RulesError(diagnostics, {path: source})
+        return Ruleset(rules, compile_plan(rules, scope), diagnostics)
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
