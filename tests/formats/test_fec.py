@@ -136,6 +136,16 @@ def _with_line(entry: Entry, index: int, **changes: Any) -> Entry:
     return replace(entry, lines=tuple(lines))
 
 
+def test_journal_label_is_the_entrys_own_or_the_journals() -> None:
+    """JournalLib is the entry's journal label when it has one, else the journal's: entries
+    of one journal with and without a label keep theirs in one file."""
+    labelled = replace(ORDER5, journal_label="Ventes web")
+    rows = [r.split("\t") for r in write([ORDER5, labelled, ORDER5]).decode().split("\r\n")[1:-1]]
+    k = len(ORDER5.lines)
+    assert ORDER5.journal_label is None
+    assert [r[1] for r in rows] == ["Ventes"] * k + ["Ventes web"] * k + ["Ventes"] * k
+
+
 @pytest.mark.parametrize(
     ("broken", "field", "message"),
     [
@@ -162,6 +172,7 @@ def _with_line(entry: Entry, index: int, **changes: Any) -> Entry:
             "lines[2].debit",
             "exactly one",
         ),
+        (_with_line(ORDER5, 1, credit=Decimal(0)), "lines[2].debit", "exactly one"),
         (replace(ORDER5, piece="", reference=""), "piece", "PieceRef"),
         (replace(ORDER5, journal=""), "journal", "JournalCode"),
         (replace(ORDER5, lines=()), "lines", "no lines"),

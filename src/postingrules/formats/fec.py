@@ -129,7 +129,7 @@ class Fec(Format):
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
         self._parts: dict[str | tuple[str, str | None, str | None], _Account] = {}
-        self._journals: dict[tuple[str, str | None], tuple[bytes, str]] = {}
+        self._journals: dict[str | tuple[str, str], tuple[bytes, str]] = {}
         self._year = (opts["fiscal_year_start"], opts["fiscal_year_end"])
         valid = opts["validation_date"]
         self._tail = f"{self.separator * 3}{self._date(valid)}{self.separator}" if valid else ""
@@ -191,7 +191,7 @@ class Fec(Format):
     def _journal(self, entry: Entry) -> tuple[bytes, str]:
         """The journal's sort key (UTF-8, NUL-terminated) and
         ``JournalCode<sep>JournalLib<sep>\x00<sep>``."""
-        key = (entry.journal, entry.journal_label)
+        key = entry.journal if entry.journal_label is None else (entry.journal, entry.journal_label)
         done = self._journals.get(key)
         if done is None:
             journal = self._text(entry.journal, "journal")
@@ -219,7 +219,11 @@ class Fec(Format):
         if (start and day < start) or (end and day > end):
             raise FormatError(f"date {day} is outside the fiscal year {start}..{end}",
                               field="date")  # fmt: skip
-        journal_head = self._journals.get((entry.journal, entry.journal_label))
+        # Keyed by the journal alone when the entry has no journal label (no tuple).
+        journal_label = entry.journal_label
+        journal_head = self._journals.get(
+            entry.journal if journal_label is None else (entry.journal, journal_label)
+        )
         journal, head = journal_head or self._journal(entry)
         # Pieces and labels are new on every entry (no cache helps): printable ASCII without
         # the separator nor a space or formula prefix first, nor a space last, is what
@@ -266,9 +270,11 @@ class Fec(Format):
                     if len(parts) > 8192:
                         parts.clear()
                     parts[kind] = known
-                # CompteNum<sep> + CompteLib + <sep>CompAuxNum<sep>CompAuxLib
+                # CompteNum<sep> + CompteLib + <sep>CompAuxNum<sep>CompAuxLib, the first holding
+                # them all when CompteLib is fixed (see _account_part); else CompteLib is the
+                # line's label, most often the entry's.
                 account, account_label, aux, account_num = known
-                if account_label is None:  # the line's label, most often the entry's
+                if account_label is None:
                     label = line.label
                     if label == raw_label and entry_label:
                         account_label = entry_label
@@ -286,34 +292,42 @@ class Fec(Format):
                         raise FormatError("EcritureLib is blank", field="label")
                     mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
                     mid_credit = f"{mid}0,00{sep}"
-                row = f"{head}{account}{account_label}{aux}"
-                debit, credit = line.debit, line.credit
+                debit = line.debit
+                credit = line.credit
                 # Not two decimals in plain notation, or negative ("-" sorts before digits):
-                # _amount formats or refuses.  (Indexing, not slicing: no slice object.)
-                if credit and not debit:
+                # _amount formats or refuses.  (Indexing, not slicing: no slice object.)  A
+                # row is one f-string.
+                if not debit:
+                    if not credit:
+                        raise FormatError("exactly one of debit and credit must be non-zero",
+                                          field="debit")  # fmt: skip
                     # Totals skip zeros and start from the first amount: adding costs.
                     total_credit = credit if total_credit is None else total_credit + credit
                     text = str(credit)
                     if len(text) < 3 or text[-3] != "." or text < "0":
                         text = self._amount(credit, "credit")
                     if line.currency_amount is None and line.currency is None:
-                        append(f"{row}{mid_credit}{text.replace('.', ',')}{plain_tail}")
+                        append(f"{head}{account}{account_label}{aux}{mid_credit}"
+                               f"{text.replace('.', ',')}{plain_tail}")  # fmt: skip
                     else:
                         foreign = self._foreign(line.currency_amount, line.currency, sep)
-                        append(f"{row}{mid_credit}{text.replace('.', ',')}{tail}{foreign}")
-                elif debit and not credit:
+                        append(f"{head}{account}{account_label}{aux}{mid_credit}"
+                               f"{text.replace('.', ',')}{tail}{foreign}")  # fmt: skip
+                elif credit:
+                    raise FormatError("exactly one of debit and credit must be non-zero",
+                                      field="debit")  # fmt: skip
+                else:
                     total_debit = debit if total_debit is None else total_debit + debit
                     text = str(debit)
                     if len(text) < 3 or text[-3] != "." or text < "0":
                         text = self._amount(debit, "debit")
                     if line.currency_amount is None and line.currency is None:
-                        append(f"{row}{mid}{text.replace('.', ',')}{debit_tail}")
+                        append(f"{head}{account}{account_label}{aux}{mid}"
+                               f"{text.replace('.', ',')}{debit_tail}")  # fmt: skip
                     else:
                         foreign = self._foreign(line.currency_amount, line.currency, sep)
-                        append(f"{row}{mid}{text.replace('.', ',')}{sep}0,00{tail}{foreign}")
-                else:
-                    raise FormatError("exactly one of debit and credit must be non-zero",
-                                      field="debit")  # fmt: skip
+                        append(f"{head}{account}{account_label}{aux}{mid}"
+                               f"{text.replace('.', ',')}{sep}0,00{tail}{foreign}")  # fmt: skip
         except FormatError as err:  # the line is the one after those rendered
             raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
         if total_debit != total_credit and unbalanced(lines):
@@ -343,10 +357,10 @@ class Fec(Format):
     def _account_part(
         self, account: str, aux: str | None, aux_name: str | None, label: str, sep: str
     ) -> _Account:
-        """``CompteNum<sep>``, CompteLib when ``account_labels`` gives it (else None: the
-        line's label, which changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib``
-        and CompteNum, for one kind of line; checked in column order with this line's
-        label."""
+        """For one kind of line: ``CompteNum<sep>``, CompteLib (None: the line's label, which
+        changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib`` and CompteNum; when
+        ``account_labels`` gives CompteLib, the first holds all three and the next two are
+        empty.  Checked in column order with this line's label."""
         account_num = self._text(account, "account")
         if not _ACCOUNT.match(account_num):
             raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
@@ -363,8 +377,10 @@ class Fec(Format):
             aux_name_text = self._text(aux_name or aux, "aux_name")
         else:
             aux_text = aux_name_text = ""
-        fixed = account_label if known else None
-        return f"{account_num}{sep}", fixed, f"{sep}{aux_text}{sep}{aux_name_text}", account_num
+        aux_part = f"{sep}{aux_text}{sep}{aux_name_text}"
+        if known:
+            return f"{account_num}{sep}{account_label}{aux_part}", "", "", account_num
+        return f"{account_num}{sep}", None, aux_part, account_num
 
     # -- ordering and numbering --------------------------------------------------------------
 
