@@ -1,6 +1,7 @@
 """Benchmark of issue 2 §9: the engine, end to end, against a floor; and compile time.
 
-``python bench/bench_engine.py --n 100000 [--n 1000000] [--rules rulesets/fr-ecommerce.rules]``
+``python bench/bench_engine.py --n 100000 [--n 1000000] [--rules rulesets/fr-ecommerce.rules]
+[--repeat 3] [--paired 3] [--no-compile]``
 
 For each N the input is generated once by ``gen_documents.py`` and cached in ``bench/out/``
 (git-ignored).  Every measurement runs in its own subprocess so that its peak RSS
@@ -24,8 +25,13 @@ Runs:
   time split only; its documents/s are lower than (b)'s.
 * **floor** (c): ``floor.py`` (orjson per line, one CSV line per posting, no rules).
 * **compile** (d): a generated ruleset whose ``vat`` table has 500 rows by
-  ``(tax.country, tax.rate)``: parse + check + compile, cold (first in a fresh process, which
-  builds the Lark parser) and warm (best of 5); target < 50 ms.
+  ``(tax.country, tax.rate)``: ``compile_source`` (parse + check + compile), cold (first in
+  a fresh process, which builds the Lark parser) and warm (best of 5); target < 50 ms.
+* **paired** (``--paired R``, default 3): the floor and the end to end run side by side in
+  lockstep through the same input (:func:`lockstep`), each paused while it is ahead, so the
+  two meet the same machine; their documents/s come from their own CPU time.  The machine's
+  speed drifts by 10–50 % within seconds, which moves the ratio of two runs made one after
+  the other (0.33–0.54× for the same code); the paired ratio does not depend on when it ran.
 
 The parent prints a Markdown table (pasted into ``bench/README.md``) and writes the raw
 figures as JSON next to the inputs.
