@@ -123,6 +123,23 @@ def test_quoting_when_a_value_holds_the_separator() -> None:
     assert err.value.field == "label"
 
 
+def test_account_aux_and_currency_columns_follow_each_line() -> None:
+    """The columns of a line's kind (account, auxiliary account, currency) are finished
+    together per kind of line: lines sharing some of them but not all keep their own."""
+    entry = sale(
+        "kinds", 3, "FA1", "Kinds",
+        line("411000", "10.00", aux="C1"), line("411000", "5.00", aux="C2"),
+        line("411000", "1.00"), line("411000", "2.00", aux="C1", currency_amount=Decimal(2),
+                                     currency="USD"),
+        line("707000", credit="18.00"),
+    )  # fmt: skip
+    columns = ["account", "aux", "line_currency", "debit", "currency_amount"]
+    rows = export("text", [entry, entry], columns=columns, header=False).decode().split("\r\n")
+    expected = ["411000;C1;;10,00;", "411000;C2;;5,00;", "411000;;;1,00;",
+                "411000;C1;USD;2,00;2,00", "707000;;;0,00;"]  # fmt: skip
+    assert rows == [*expected, *expected, ""]
+
+
 def test_amount_styles_and_padding() -> None:
     columns = ["account", "signed_amount", "amount", "sense", "debit", "credit"]
     text = export("text", [ORDER5], columns=columns, header=False, decimal_mark=".",

@@ -367,6 +367,9 @@ _ATTRIBUTES: dict[str, tuple[str, bool]] = {
 }  # fmt: skip
 """Fields that are an attribute of the entry or line as is (True: None written blank)."""
 
+_LINE_KIND = frozenset(("account", "aux", "aux_name", "line_currency", "tax_code", "analytic"))
+"""Line fields that repeat from line to line (a few accounts, no amounts nor labels)."""
+
 
 def _fuse_attribute(
     name: str, blank_none: bool, finish: Finish | None, cache: _Cache | None
@@ -516,12 +519,20 @@ class TextExport(Format):
         # Only the line_number column reads the line number: without it, count per entry.
         numbered = any(col.field == "line_number" for _, col, _, _, _ in compiled)
 
+        totalled: set[str] = set()  # the sides whose total a money column adds up
+
         def money(target: str, value: str) -> list[str]:
             """``target = money(value)``, zero (the other side of most lines) and the
-            two-decimal case inline (indexing, not slicing: no slice object a line)."""
+            two-decimal case inline (indexing, not slicing: no slice object a line); the
+            first debit (credit) column adds a non-zero amount to its side's total, which
+            then needs no test of its own."""
+            total = []
+            if value in ("d", "c") and value not in totalled:
+                totalled.add(value)
+                total = [f"    t{value} = {value} if t{value} is None else t{value} + {value}"]
             code = [f"if not {value}:",
                     f"    {target} = money({value}) if {value}.is_signed() else Z",  # -0
-                    "else:", f"    {target} = str({value})",
+                    "else:", *total, f"    {target} = str({value})",
                     f'    if len({target}) < 3 or {target}[-3] != ".":',
                     f"        {target} = money({value})"]  # fmt: skip
             if mark != ".":
@@ -531,12 +542,22 @@ class TextExport(Format):
         entry_code: list[str] = []
         line_code: list[str] = []
         values: dict[int, str] = {}
+        # The columns that depend only on the kind of line (account, auxiliary account…):
+        # with two or more, their finished values are cached together by their attributes
+        # (one look-up a line instead of one per column), `kind_code` run on a miss.
+        kinds = [idx for idx, col, _, _, _ in compiled
+                 if col.field in _LINE_KIND and (col.field != "account" or plain_accounts)]  # fmt: skip
+        attrs = list(dict.fromkeys(_ATTRIBUTES.get(col.field, ("account",))[0]
+                                   for idx, col, _, _, _ in compiled if idx in kinds))  # fmt: skip
+        if len(attrs) < 2:
+            kinds = []
+        kind_code: list[str] = []
         for idx, col, finish, cache, getter in compiled:
             name = col.field
             per_entry = name in ENTRY_FIELDS
             x, k = ("e", "i") if per_entry else ("ln", "n")
             var = f"{'v' if per_entry else 'w'}{idx}"
-            code = entry_code if per_entry else line_code
+            code = entry_code if per_entry else kind_code if idx in kinds else line_code
             values[idx] = var
             raw: list[str] | None = None  # code setting `var` to the raw value
             if name in _ATTRIBUTES or (name == "account" and plain_accounts):
@@ -615,6 +636,23 @@ class TextExport(Format):
                 code += [f"if {fits} and J not in {var} and Q not in {var}:", "    pass"]
             code += ["else:", f"    {var} = f{idx}({var})"]
 
+        if kinds:
+            finished = ", ".join(values[idx] for idx in kinds)
+            ns["LK"] = {}
+            first, *others = attrs  # keyed by the first alone when the others are None
+            alone = " and ".join(f"ln.{attr} is None" for attr in others)
+            line_code[:0] = [
+                f"lk = ln.{first} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})",
+                "lt = LK.get(lk)",
+                "if lt is None:",
+                *(f"    {line}" for line in kind_code),
+                "    if len(LK) > 4096:",
+                "        LK.clear()",
+                f"    LK[lk] = ({finished})",
+                "else:",
+                f"    {finished} = lt",
+            ]  # fmt: skip
+
         # The row: runs of constants and entry values become one string per entry (`s<m>`),
         # joined per line with the line values.
         consts = self._const_row
@@ -649,10 +687,9 @@ class TextExport(Format):
             *(["n += 1"] if numbered else []),
             "d = ln.debit",
             "c = ln.credit",
-            "if d:",  # totals skip zeros and start from the first amount: adding costs
-            "    td = d if td is None else td + d",
-            "if c:",
-            "    tc = c if tc is None else tc + c",
+            # Totals skip zeros and start from the first amount: adding costs.
+            *([] if "d" in totalled else ["if d:", "    td = d if td is None else td + d"]),
+            *([] if "c" in totalled else ["if c:", "    tc = c if tc is None else tc + c"]),
             # |d - c|, without a subtraction when a side is zero (the value is the same)
             *(["a = abs(c) if not d else abs(d) if not c else abs(d - c)"] if uses_abs else []),
             *line_code,
