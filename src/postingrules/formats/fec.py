@@ -418,11 +418,10 @@ class Fec(Format):
                 chunk, held = {}, 0
                 if len(spills) >= _MAX_SPILLS:
                     spills = [self._spill(_merge(spills), stack)]
-        if not spills:
-            return ((key, chunk[key]) for key in sorted(chunk))
-        if chunk:
-            spills.append(self._spill(((k, chunk[k]) for k in sorted(chunk)), stack))
-        return _merge(spills)
+        # The last chunk is merged from memory, not spilled and read back: it is held
+        # already, and the merge holds one group per spill file besides.
+        last = ((key, chunk[key]) for key in sorted(chunk))
+        return _merge(spills, last) if spills else last
 
     def _spill(self, groups: Iterable[tuple[bytes, list[bytes]]], stack: ExitStack) -> IO[bytes]:
         """A temporary file holding ``groups`` (in key order), cut in ``_SPILL_BATCH``s."""
@@ -462,9 +461,12 @@ class Fec(Format):
         return count
 
 
-def _merge(spills: list[IO[bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
-    """The groups of sorted spill files in key order; a key's groups in spill order (the
-    order the entries came in), then file order.  Holds one group per file."""
+def _merge(
+    spills: list[IO[bytes]], last: Iterable[tuple[bytes, list[bytes]]] = ()
+) -> Iterator[tuple[bytes, list[bytes]]]:
+    """The groups of sorted spill files, then of ``last`` (the groups of the chunk that came
+    after them, in key order, held in memory), in key order; a key's groups in spill order
+    (the order the entries came in), then file order.  Holds one group per file."""
 
     def groups(number: int, spill: IO[bytes]) -> Iterator[tuple[bytes, int, int, list[bytes]]]:
         part = 0
@@ -476,5 +478,6 @@ def _merge(spills: list[IO[bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
             part += 1
         spill.close()
 
-    for key, _, _, blobs in heapq.merge(*(groups(n, f) for n, f in enumerate(spills))):
+    held = ((key, len(spills), 0, blobs) for key, blobs in last)  # one group per key
+    for key, _, _, blobs in heapq.merge(*(groups(n, f) for n, f in enumerate(spills)), held):
         yield key, blobs
