@@ -209,9 +209,13 @@ def rate_for(
     quantity: Decimal,
     declared: Decimal | None,
     known: Sequence[Decimal],
+    tax: Decimal | None = None,
 ) -> Decimal:
-    """The VAT rate of a line: the declared one if the amounts agree, else a known rate that does."""
-    tax = incl - excl
+    """The VAT rate of a line: the declared one if the amounts agree, else a known rate that does.
+
+    ``tax`` is ``incl - excl`` when the caller has it already (it puts it on the line too)."""
+    if tax is None:
+        tax = incl - excl
     if excl == ZERO:
         if tax == ZERO:
             return declared if declared is not None else ZERO
@@ -332,17 +336,8 @@ def _product_lines(
             qty = dec(d.get("product_quantity"))
             excl = money(d, "total_price_tax_excl")
             incl = money(d, "total_price_tax_incl")
-            lines.append(
-                _line(
-                    d,
-                    qty,
-                    excl,
-                    incl,
-                    money(d, "unit_price_tax_excl"),
-                    _declared_rate(lk, d, by_id),
-                    known,
-                )
-            )
+            unit_excl = money(d, "unit_price_tax_excl")
+            lines.append(_line(d, qty, excl, incl, unit_excl, _declared_rate(lk, d, by_id), known))
     else:
         for row in (order.get("associations") or {}).get("order_rows") or []:
             qty = dec(row.get("product_quantity"))
@@ -372,6 +367,7 @@ def _line(
 ) -> Raw:
     if qty <= 0:
         raise Unmappable(f"line {sid(d.get('id'))}: quantity {qty} on a sale")
+    tax = incl - excl
     return {
         "kind": "product",
         "label": sid(d.get("product_name")),
@@ -379,8 +375,8 @@ def _line(
         "quantity": qty,
         "unit_price_excl": unit_excl,
         "total_excl": excl,
-        "tax_rate": rate_for(excl, incl, qty, declared, known),
-        "tax_amount": incl - excl,
+        "tax_rate": rate_for(excl, incl, qty, declared, known, tax),
+        "tax_amount": tax,
         "total_incl": incl,
     }
 
