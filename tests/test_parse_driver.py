@@ -68,6 +68,36 @@ def test_driver_builds_what_lark_builds_or_gives_up(name: str, text: str) -> Non
     assert got == expected
 
 
+# How a file's whitespace may differ from the corpus's: Windows line ends, no final newline,
+# tabs, a comment closing the file without a newline, a file of nothing but blanks or comments;
+# keywords written where a name is expected (`debit`, `account` as set members or table keys).
+LAYOUTS = {
+    "crlf": lambda text: text.replace("\n", "\r\n"),
+    "no-final-newline": lambda text: text.rstrip("\n"),
+    "tabs": lambda text: text.replace("    ", "\t"),
+    "comment-at-end": lambda text: text.rstrip("\n") + "  # the end",
+    "blank-start": lambda text: " \t\r\n#\n\f" + text,
+}
+ODD_TEXTS = [
+    "",
+    "# only a comment",
+    " \r\n\t\f",
+    "currency EUR#no space before the comment",
+    "set debit = {debit credit account tax sales}\n",
+    PRELUDE + "vat by (debit) {\n    debit, 1 -> account x, name y\n}\n",
+    'ruleset "é\\"\\t"\ncurrency EUR',
+]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_driver_builds_what_lark_builds_whatever_the_layout(layout: str) -> None:
+    texts = [LAYOUTS[layout](text) for _, text in TEXTS] + ODD_TEXTS
+    with parse_module._PARSING:
+        parser().options.transformer.file = layout
+        for text in texts:
+            assert _driver().parse(text) == _lark(text), repr(text[:80])
+
+
 def test_driver_gives_up_on_a_token_no_state_takes() -> None:
     text = PRELUDE + "sale { journal }\n"
     assert _lark(text) is _GIVE_UP
