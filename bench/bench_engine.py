@@ -26,12 +26,13 @@ Runs:
 * **floor** (c): ``floor.py`` (orjson per line, one CSV line per posting, no rules).
 * **compile** (d): a generated ruleset whose ``vat`` table has 500 rows by
   ``(tax.country, tax.rate)``: ``compile_source`` (parse + check + compile), cold (first in
-  a fresh process, which builds the Lark parser) and warm (best of 5); target < 50 ms.
-* **paired** (``--paired R``, default 3): the floor and the end to end run side by side in
-  lockstep through the same input (:func:`lockstep`), each paused while it is ahead, so the
-  two meet the same machine; their documents/s come from their own CPU time.  The machine's
-  speed drifts by 10–50 % within seconds, which moves the ratio of two runs made one after
-  the other (0.33–0.54× for the same code); the paired ratio does not depend on when it ran.
+  a fresh process: loads the parser tables from the user's cache, or builds them) and warm
+  (best of 5); target < 50 ms.
+* **paired** (``--paired R``, default 3; ``0`` skips it): the floor and the end to end take
+  turns through the same input (:func:`lockstep`), one running at a time, each paused once
+  it is ahead, so the two go through the same spells of the machine; their documents/s come
+  from their own CPU time.  The machine's speed drifts by 10–50 % within seconds, which
+  moves the ratio of two runs made one after the other (0.33–0.54× for the same code).
 
 The parent prints a Markdown table (pasted into ``bench/README.md``) and writes the raw
 figures as JSON next to the inputs.
@@ -445,8 +446,9 @@ def best_of(repeat: int, runs: dict[str, list[str]]) -> dict[str, dict[str, Any]
     return best
 
 
-def _input_position(pid: int, source: str) -> int:
-    """How far process ``pid`` has read ``source`` (its file offset; 0 before it opens it)."""
+def _input_position(pid: int, source: str) -> int | None:
+    """How far process ``pid`` has read ``source`` (its file offset), ``None`` while it does
+    not hold the file open (not yet, or no longer, or the process has exited)."""
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
             try:
@@ -457,54 +459,66 @@ def _input_position(pid: int, source: str) -> int:
                 continue
     except OSError:  # the process has exited
         pass
-    return 0
+    return None
 
 
-def lockstep(runs: dict[str, list[str]], source: Path, lead: float = 0.002) -> dict[str, Any]:
-    """Run two measurements side by side through the same input, neither ahead of the other.
+def lockstep(runs: dict[str, list[str]], source: Path, lead: float = 0.005) -> dict[str, Any]:
+    """Run two measurements by turns through the same input, one at a time.
 
     The machine's speed drifts by 10–50 % within seconds, so a floor run and an end-to-end
-    run made one after the other each see a different machine and their ratio swings with it
-    (0.33–0.54× for the same code).  Here both children start together; whichever has read
-    more than ``lead`` of the input beyond the other is paused (SIGSTOP) until the other
-    catches up.  Each then does the same fraction of its work in every stretch of time, so
-    both meet the same slow and fast spells, and each child's documents/s is taken from its
-    own CPU time (``process_time`` of its timed part: the pauses are not counted).
+    run made one after the other each see a different machine, and their ratio swings with
+    it (0.33–0.54× for the same code).  Here the two children take turns: only one runs at
+    any moment, until it has read ``lead`` of the input beyond the other; then it is paused
+    (SIGSTOP) and the other resumed.  So both go through the same slow and fast spells in
+    proportion to their work, neither ever runs beside the other (no caches or memory
+    bandwidth shared between them), and each is paused and resumed as many times as the
+    other.  Each child's documents/s come from its own CPU time (the pauses do not count).
+    They are started one after the other, each paused as soon as it has opened the input,
+    so one's start-up (imports, compiling the rules) never overlaps the other's timed part.
     Needs Linux's /proc (the reading positions).
     """
     path = os.path.realpath(source)
-    limit = lead * os.path.getsize(path)
+    size = os.path.getsize(path)
+    limit = lead * size
     script = str(Path(__file__).resolve())
-    procs = {
-        mode: subprocess.Popen(
-            [sys.executable, script, "--child", mode, *args], stdout=subprocess.PIPE, text=True
-        )
-        for mode, args in runs.items()
-    }
-    paused: set[str] = set()
-    while True:
-        running = {mode: p for mode, p in procs.items() if p.poll() is None}
-        if len(running) < 2:
-            break
-        (a, pa), (b, pb) = running.items()
-        gap = _input_position(pa.pid, path) - _input_position(pb.pid, path)
-        ahead, behind = (a, b) if gap > 0 else (b, a)
-        if behind in paused:
-            os.kill(procs[behind].pid, signal.SIGCONT)
-            paused.discard(behind)
-        if abs(gap) > limit and ahead not in paused:
-            os.kill(procs[ahead].pid, signal.SIGSTOP)
-            paused.add(ahead)
-        time.sleep(0.002)
-    for mode in paused:  # the other one has finished: let this one finish alone
-        os.kill(procs[mode].pid, signal.SIGCONT)
-    results = {}
-    for mode, p in procs.items():
-        out, _ = p.communicate()
-        if p.returncode != 0:
-            raise SystemExit(f"{mode} failed (exit {p.returncode})")
-        results[mode] = json.loads(out.strip().splitlines()[-1])
-    return results
+    procs: dict[str, subprocess.Popen[str]] = {}
+    try:
+        for mode, args in runs.items():
+            proc = subprocess.Popen(
+                [sys.executable, script, "--child", mode, *args], stdout=subprocess.PIPE, text=True
+            )
+            procs[mode] = proc
+            while _input_position(proc.pid, path) is None and proc.poll() is None:
+                time.sleep(0.001)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGSTOP)
+        running: str | None = None
+        while all(p.poll() is None for p in procs.values()):
+            # A child that has closed the input has read all of it.
+            read = {m: _input_position(p.pid, path) for m, p in procs.items()}
+            at = {m: size if r is None else r for m, r in read.items()}
+            behind = min(at, key=lambda m: at[m])
+            if running is None or (running != behind and at[running] - at[behind] > limit):
+                if running is not None:
+                    os.kill(procs[running].pid, signal.SIGSTOP)
+                os.kill(procs[behind].pid, signal.SIGCONT)
+                running = behind
+            time.sleep(0.002)
+        for proc in procs.values():  # one has finished: the other finishes alone
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGCONT)
+        results = {}
+        for mode, proc in procs.items():
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                raise SystemExit(f"{mode} failed (exit {proc.returncode})")
+            results[mode] = json.loads(out.strip().splitlines()[-1])
+        return results
+    finally:  # an error or Ctrl-C: no child left behind, stopped or running
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def paired(n: int, source: Path, rules: Path, rounds: int) -> list[dict[str, float]]:
