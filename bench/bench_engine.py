@@ -236,7 +236,10 @@ def run_floor(source: Path, target: Path) -> dict[str, Any]:
 
     baseline = _peak_rss()
     start, cpu = time.perf_counter(), time.process_time()
-    with source.open("rb") as stream, target.open("w", newline="", encoding="utf-8") as out:
+    with (
+        source.open("rb", buffering=floor.READ_BUFFER) as stream,
+        target.open("w", newline="", encoding="utf-8") as out,
+    ):
         documents, rows = floor.convert(stream, out)
     return {
         "documents": documents,

@@ -1,9 +1,9 @@
 """The floor: what a hand-written converter would do, with no rules and no validation.
 
 Issue 2 §9 measures the engine against this script.  It reads the JSON Lines with the fastest
-JSON reader the project ships (``orjson.loads``, one call per line) and writes one CSV line per
-posting straight from the raw dict: the customer line, one sales line and one VAT line per
-document line (no grouping), the bank/fees/customer lines of a payment.  Amounts stay floats
+JSON reader the project ships (``orjson.loads``, one call per line, 1 MiB read at a time) and
+writes one CSV line per posting straight from the raw dict: the customer line, one sales line
+and one VAT line per document line (no grouping), the bank/fees/customer lines of a payment.  Amounts stay floats
 and are printed with ``:.2f``; accounts are constants.  No Decimal, no schema, no balance
 check, no regime or table look-up: nothing here could refuse a document, which is exactly why
 it is a floor and not a competitor.
@@ -21,6 +21,9 @@ from typing import Any, TextIO
 import orjson
 
 Row = tuple[str, str, str, str, str, str, str]
+READ_BUFFER = 1 << 20
+"""Read 1 MiB at a time, as postingrules' own reader does (``model/reader.py``): with the
+default 4 KiB buffer both would spend a few per cent of their time in ``read`` calls."""
 
 
 def rows_for(doc: dict[str, Any]) -> list[Row]:
@@ -84,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: floor.py documents.jsonl out.csv", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    with open(args[0], "rb") as source, open(args[1], "w", newline="", encoding="utf-8") as out:
+    with (
+        open(args[0], "rb", buffering=READ_BUFFER) as source,
+        open(args[1], "w", newline="", encoding="utf-8") as out,
+    ):
         documents, rows = convert(source, out)
     elapsed = time.perf_counter() - start
     print(
