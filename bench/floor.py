@@ -3,10 +3,10 @@
 Issue 2 §9 measures the engine against this script.  It reads the JSON Lines with the fastest
 JSON reader the project ships (``orjson.loads``, one call per line, 1 MiB read at a time) and
 writes one CSV line per posting straight from the raw dict: the customer line, one sales line
-and one VAT line per document line (no grouping), the bank/fees/customer lines of a payment.  Amounts stay floats
-and are printed with ``:.2f``; accounts are constants.  No Decimal, no schema, no balance
-check, no regime or table look-up: nothing here could refuse a document, which is exactly why
-it is a floor and not a competitor.
+and one VAT line per document line (no grouping), the bank/fees/customer lines of a payment.
+Amounts stay floats and are printed with ``:.2f``; accounts are constants.  No Decimal, no
+schema, no balance check, no regime or table look-up: nothing here could refuse a document,
+which is exactly why it is a floor and not a competitor.
 
 Usage: ``python bench/floor.py documents.jsonl out.csv`` (prints documents/s on stderr).
 """
