@@ -90,6 +90,13 @@ def parse_date(value: Any) -> dt.date | None:
         raise Unmappable(f"bad date {text[:30]!r}") from None
 
 
+def _created(record: Mapping[str, Any]) -> dt.date | None:
+    """When an order or refund was made: the UTC time, else the shop's local one (older
+    stores and some import plugins leave ``date_created_gmt`` empty).  One rule for sales,
+    refunds and refund payments, so a refund's order date is its sale's."""
+    return parse_date(record.get("date_created_gmt") or record.get("date_created"))
+
+
 def meta(record: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     values = {
         sid(m.get("key")): m.get("value")
@@ -292,7 +299,7 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Document:
             "number": _invoice_number(order, opts),
             "order_id": oid,
             "order_reference": sid(order.get("number")) or oid,
-            "order_date": parse_date(order.get("date_created_gmt") or order.get("date_created")),
+            "order_date": _created(order),
             "invoice_date": parse_date(order.get(invoice_field)),
             "delivery_date": parse_date(order.get("date_completed_gmt")),
             "status": STATUSES.get(status, status or None),
@@ -365,8 +372,8 @@ def map_refund(refund: Mapping[str, Any], order: Mapping[str, Any], opts: Option
             "key": f"{PLATFORM}:{opts.shop}:refund:{rid}",
             "order_id": oid,
             "order_reference": sid(order.get("number")) or oid,
-            "order_date": parse_date(order.get("date_created_gmt")),
-            "refund_date": parse_date(refund.get("date_created_gmt") or refund.get("date_created")),
+            "order_date": _created(order),
+            "refund_date": _created(refund),
             "currency": sid(order.get("currency")).upper() or "EUR",
             "customer": _customer(order, opts),
             "billing": _address(order.get("billing")),
@@ -424,9 +431,7 @@ def map_payments(
                         **common,
                         "key": f"{PLATFORM}:{opts.shop}:payment:refund-{rid}",
                         "id": rid,
-                        "payment_date": parse_date(
-                            refund.get("date_created_gmt") or refund.get("date_created")
-                        ),
+                        "payment_date": _created(refund),
                         "direction": "out",
                         "amount": value,
                         "settles": (f"{PLATFORM}:{opts.shop}:refund:{rid}",),

@@ -221,3 +221,20 @@ def test_implied_rate_prefers_simple_rates():
     assert implied_rate(Decimal("4.16"), Decimal("20.84"), 2) == 20
     assert implied_rate(Decimal("1.35"), Decimal("18"), 2) == Decimal("7.5")
     assert implied_rate(Decimal("0.55"), Decimal("10"), 1) == Decimal("5.5")
+
+
+def test_local_dates_stand_in_for_missing_utc_ones_on_refunds_too():
+    """Older stores leave ``date_created_gmt`` empty: the sale, its refund and the refund's
+    payment then all take ``date_created``, so the refund's order date is the sale's."""
+    data = json.loads(DATA.read_text())
+    order = next(o for o in data["orders"] if str(o["id"]) == "1001")
+    refund = data["refunds"]["1001"][0]
+    order = {**order, "date_created_gmt": "", "date_created": "2024-02-29T23:30:00"}
+    refund = {**refund, "date_created_gmt": None, "date_created": "2024-03-05T08:00:00"}
+    refund["refunded_payment"] = True
+    opts = Options(shop="wc.test", number_from_order=True)
+    sale, credit = map_sale(order, opts), map_refund(refund, order, opts)
+    assert sale.order_date == credit.order_date == dt.date(2024, 2, 29)
+    assert credit.refund_date == dt.date(2024, 3, 5)
+    (paid_back,) = [p for p in map_payments(order, [refund], opts) if p.direction == "out"]
+    assert paid_back.payment_date == dt.date(2024, 3, 5)
