@@ -1,7 +1,7 @@
 """Benchmark of issue 2 §9: the engine, end to end, against a floor; and compile time.
 
 ``python bench/bench_engine.py --n 100000 [--n 1000000] [--rules rulesets/fr-ecommerce.rules]
-[--repeat 3] [--paired 3] [--no-compile]``
+[--repeat 3] [--no-compile]``
 
 For each N the input is generated once by ``gen_documents.py`` and cached in ``bench/out/``
 (git-ignored).  Every measurement runs in its own subprocess so that its peak RSS
@@ -28,11 +28,6 @@ Runs:
   ``(tax.country, tax.rate)``: ``compile_source`` (parse + check + compile), cold (first in
   a fresh process: loads the parser tables from the user's cache, or builds them) and warm
   (best of 5); target < 50 ms.
-* **paired** (``--paired R``, default 3; ``0`` skips it): the floor and the end to end take
-  turns through the same input (:func:`lockstep`), one running at a time, each paused once
-  it is ahead, so the two go through the same spells of the machine; their documents/s come
-  from their own CPU time.  The machine's speed drifts by 10–50 % within seconds, which
-  moves the ratio of two runs made one after the other (0.33–0.54× for the same code).
 
 The parent prints a Markdown table (pasted into ``bench/README.md``) and writes the raw
 figures as JSON next to the inputs.
@@ -46,7 +41,6 @@ import json
 import os
 import platform
 import resource
-import signal
 import subprocess
 import sys
 import time
@@ -449,105 +443,7 @@ def best_of(repeat: int, runs: dict[str, list[str]]) -> dict[str, dict[str, Any]
     return best
 
 
-def _input_position(pid: int, source: str) -> int | None:
-    """How far process ``pid`` has read ``source`` (its file offset), ``None`` while it does
-    not hold the file open (not yet, or no longer, or the process has exited)."""
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == source:
-                    with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
-                        return int(info.readline().split()[1])  # "pos:\t<offset>"
-            except OSError:  # that fd closed meanwhile
-                continue
-    except OSError:  # the process has exited
-        pass
-    return None
-
-
-def lockstep(runs: dict[str, list[str]], source: Path, lead: float = 0.005) -> dict[str, Any]:
-    """Run two measurements by turns through the same input, one at a time.
-
-    The machine's speed drifts by 10–50 % within seconds, so a floor run and an end-to-end
-    run made one after the other each see a different machine, and their ratio swings with
-    it (0.33–0.54× for the same code).  Here the two children take turns: only one runs at
-    any moment, until it has read ``lead`` of the input beyond the other; then it is paused
-    (SIGSTOP) and the other resumed.  So both go through the same slow and fast spells in
-    proportion to their work, neither ever runs beside the other (no caches or memory
-    bandwidth shared between them), and each is paused and resumed as many times as the
-    other.  Each child's documents/s come from its own CPU time (the pauses do not count).
-    They are started one after the other, each paused as soon as it has opened the input,
-    so one's start-up (imports, compiling the rules) never overlaps the other's timed part.
-    Needs Linux's /proc (the reading positions).
-    """
-    path = os.path.realpath(source)
-    size = os.path.getsize(path)
-    limit = lead * size
-    script = str(Path(__file__).resolve())
-    procs: dict[str, subprocess.Popen[str]] = {}
-    try:
-        for mode, args in runs.items():
-            proc = subprocess.Popen(
-                [sys.executable, script, "--child", mode, *args], stdout=subprocess.PIPE, text=True
-            )
-            procs[mode] = proc
-            while _input_position(proc.pid, path) is None and proc.poll() is None:
-                time.sleep(0.001)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGSTOP)
-        running: str | None = None
-        while all(p.poll() is None for p in procs.values()):
-            # A child that has closed the input has read all of it.
-            read = {m: _input_position(p.pid, path) for m, p in procs.items()}
-            at = {m: size if r is None else r for m, r in read.items()}
-            behind = min(at, key=lambda m: at[m])
-            if running is None or (running != behind and at[running] - at[behind] > limit):
-                if running is not None:
-                    os.kill(procs[running].pid, signal.SIGSTOP)
-                os.kill(procs[behind].pid, signal.SIGCONT)
-                running = behind
-            time.sleep(0.002)
-        for proc in procs.values():  # one has finished: the other finishes alone
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)
-        results = {}
-        for mode, proc in procs.items():
-            out, _ = proc.communicate()
-            if proc.returncode != 0:
-                raise SystemExit(f"{mode} failed (exit {proc.returncode})")
-            results[mode] = json.loads(out.strip().splitlines()[-1])
-        return results
-    finally:  # an error or Ctrl-C: no child left behind, stopped or running
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-def paired(n: int, source: Path, rules: Path, rounds: int) -> list[dict[str, float]]:
-    """``rounds`` lockstep runs of the floor against the end to end; their ratios."""
-    found = []
-    for index in range(rounds):
-        both = lockstep(
-            {
-                "floor": [str(source), str(OUT / f"floor-paired-{n}.csv")],
-                "e2e": [str(source), str(rules), str(OUT / f"entries-paired-{n}.jsonl")],
-            },
-            source,
-        )
-        floor_rate = both["floor"]["documents"] / both["floor"]["cpu_seconds"]
-        e2e_rate = both["e2e"]["documents"] / both["e2e"]["cpu_seconds"]
-        found.append({"floor": floor_rate, "e2e": e2e_rate, "ratio": e2e_rate / floor_rate})
-        print(
-            f"  paired run {index + 1}: floor {floor_rate:,.0f}, end to end {e2e_rate:,.0f} "
-            f"documents/s (CPU): {e2e_rate / floor_rate:.3f}×",
-            file=sys.stderr,
-            flush=True,
-        )
-    return found
-
-
-def measure(n: int, rules: Path, repeat: int, rounds: int) -> dict[str, Any]:
+def measure(n: int, rules: Path, repeat: int) -> dict[str, Any]:
     import gen_documents
 
     source = OUT / f"documents-{n}.jsonl"
@@ -572,7 +468,6 @@ def measure(n: int, rules: Path, repeat: int, rounds: int) -> dict[str, Any]:
             },
         )
     )
-    results["paired"] = paired(n, source, rules, rounds)
     (OUT / f"results-{n}.json").write_text(json.dumps(results, indent=2), "utf-8")
     return results
 
@@ -623,21 +518,6 @@ def report(all_results: list[dict[str, Any]], compiled: dict[str, Any] | None, r
             f"({b['read+validate'] / tb:.0%}) | {b['post']:.2f} ({b['post'] / tb:.0%}) | "
             f"{b['write']:.2f} ({b['write'] / tb:.0%}) |"
         )
-    if any(res["paired"] for res in all_results):
-        out += [
-            "",
-            "Paired rounds (floor and end to end in lockstep through the same input, "
-            "documents/s from each run's CPU time):",
-            "",
-            "| N | round | (c) floor | (b) end to end | (b) / (c) |",
-            "|---:|---:|---:|---:|---:|",
-        ]
-        for res in all_results:
-            for index, pair in enumerate(res["paired"], start=1):
-                out.append(
-                    f"| {res['n']:,} | {index} | {pair['floor']:,.0f} | {pair['e2e']:,.0f} | "
-                    f"{pair['ratio']:.3f}× |"
-                )
     out.append("")
     for res in all_results:
         c = res["e2e"]["counts"]
@@ -665,9 +545,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, default=ROOT / "rulesets" / "fr-ecommerce.rules")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile benchmark")
-    parser.add_argument(
-        "--paired", type=int, default=3, help="lockstep rounds of floor against end to end"
-    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
