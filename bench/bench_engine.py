@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    all_results = [measure(n, args.rules, args.repeat, args.paired) for n in (args.n or [100_000])]
+    all_results = [measure(n, args.rules, args.repeat) for n in (args.n or [100_000])]
     text = report(all_results, compiled, args.repeat)
     print(text)
     suffix = "-".join(str(n) for n in (args.n or [100_000]))
