@@ -260,7 +260,7 @@ def main(argv: list[str]) -> None:
         seconds = float(r["seconds"])  # type: ignore[arg-type]
         noise = f"{max(times[name]) / seconds - 1:+.0%}" if seconds else "-"
         ratio = net = "-"
-        if ref:
+        if ref and float(ref["seconds"]):  # type: ignore[arg-type]  # 0 s: too few entries
             ref_seconds = float(ref["seconds"])  # type: ignore[arg-type]
             ratio = f"{seconds / ref_seconds:.2f}"
             if ref_seconds > base:
