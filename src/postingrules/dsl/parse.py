@@ -88,6 +88,10 @@ def _cache_file() -> str | None:
 _PARSING = threading.Lock()
 
 
+_LexTable = tuple[re.Pattern[str], re.Pattern[str], dict[str, dict[str, str]]]
+"""A parser state's token expression, its ignored text, and {terminal: {keyword: type}}."""
+
+
 class _Driver:
     """Lark's LALR parser and contextual lexer, run by one loop over Lark's own tables.
 
@@ -119,18 +123,13 @@ class _Driver:
         self.start = tables.parse_table.start_states["start"]
         self.end = tables.parse_table.end_states["start"]
         self.callbacks = tables.callbacks
-        # parser state → (its token expression, the ignored text, {terminal: {keyword:
-        # keyword's type}}), compiled the first time the state lexes: a file visits few of
-        # the ~340 states.
-        self.tables: dict[Any, tuple[re.Pattern[str], re.Pattern[str], dict[str, dict[str, str]]]]
-        self.tables = {}
-        self.by_lexer: dict[int, Any] = {}
+        # Compiled the first time a state lexes: a file visits few of the ~340 states.
+        self.tables: dict[Any, _LexTable] = {}
+        self.by_lexer: dict[int, _LexTable] = {}
         # id(rule) → (children, callback, the rule's name, the rule, kept so its id stays its)
         self.reductions: dict[int, tuple[int, Any, str, Any]] = {}
 
-    def _table(
-        self, state: Any
-    ) -> tuple[re.Pattern[str], re.Pattern[str], dict[str, dict[str, str]]]:
+    def _table(self, state: Any) -> _LexTable:
         lexer = self.lexers[state]  # Lark shares one between states accepting the same
         table = self.by_lexer.get(id(lexer))
         if table is None:
@@ -219,7 +218,7 @@ class _Driver:
                 if action is None:
                     return _GIVE_UP  # the state does not take this token: a syntax error
                 if action[0] is Shift:
-                    if token is None:
+                    if token is None:  # Lark never shifts the end of text: leave it to Lark
                         return _GIVE_UP
                     state_stack.append(action[1])
                     value_stack.append(callbacks[kind](token) if kind in callbacks else token)
