@@ -68,6 +68,8 @@ def _meta(
         if isinstance(item, annotated_types.MinLen):
             options["min_length"] = item.min_length
         elif codes is not None and (code := _CODE.fullmatch(getattr(item, "pattern", None) or "")):
+            if not int(code[1]) or any(isinstance(c, annotated_types.MinLen) for c in constraints):
+                raise TypeError(f"{where}: a code pattern with another length is not mirrored")
             options["min_length"] = options["max_length"] = codes[name] = int(code[1])
         elif getattr(item, "pattern", None) is not None:
             options["pattern"] = _anchored(item.pattern)
