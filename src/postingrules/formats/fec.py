@@ -65,7 +65,7 @@ _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
-_Dated = tuple[str, str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
+_Dated = tuple[str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
 _Account = tuple[str, str | None, str, str]  # see Fec._account_part
 
 
@@ -158,10 +158,10 @@ class Fec(Format):
 
     def _date_parts(self, day: dt.date) -> _Dated:
         """What every entry of a date shares, kept per date: the date's text, the columns
-        from EcritureLet to ValidDate, those with an empty Montantdevise (no foreign
-        currency), those after a debit amount (``<sep>0,00`` first), the two dates of the
-        sort key packed, and by journal (its first columns, see :meth:`_journal`) the sort
-        key and the columns up to EcritureDate."""
+        from EcritureLet to Idevise after a credit with no foreign currency (empty
+        Montantdevise and Idevise), the same after a debit (``<sep>0,00`` first), the two
+        dates of the sort key packed, and by journal (its first columns, see
+        :meth:`_journal`) the sort key and the columns up to EcritureDate."""
         date = self._date(day)
         sep = self.separator
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
@@ -169,7 +169,7 @@ class Fec(Format):
         days = _DAYS.pack((valid or day).toordinal(), day.toordinal())
         if len(self._dated) > 4096:
             self._dated.clear()
-        parts = self._dated[day] = (date, tail, tail + sep, f"{sep}0,00{tail}{sep}", days, {})
+        parts = self._dated[day] = (date, tail + sep, f"{sep}0,00{tail}{sep}", days, {})
         return parts
 
     def _date(self, day: dt.date) -> str:
@@ -236,7 +236,7 @@ class Fec(Format):
         if not piece:
             raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
         dated = self._dated.get(day) or self._date_parts(day)
-        date, tail, plain_tail, debit_tail, days, keys = dated
+        date, plain_tail, debit_tail, days, keys = dated
         key_head = keys.get(head)
         if key_head is None:
             key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
@@ -303,31 +303,29 @@ class Fec(Format):
                                           field="debit")  # fmt: skip
                     # Totals skip zeros and start from the first amount: adding costs.
                     total_credit = credit if total_credit is None else total_credit + credit
-                    text = str(credit)
-                    if len(text) < 3 or text[-3] != "." or text < "0":
-                        text = self._amount(credit, "credit")
-                    if line.currency_amount is None and line.currency is None:
-                        append(f"{head}{account}{account_label}{aux}{mid_credit}"
-                               f"{text.replace('.', ',')}{plain_tail}")  # fmt: skip
-                    else:
-                        foreign = self._foreign(line.currency_amount, line.currency, sep)
-                        append(f"{head}{account}{account_label}{aux}{mid_credit}"
-                               f"{text.replace('.', ',')}{tail}{foreign}")  # fmt: skip
+                    amount = credit  # separate stores: no tuple packed and unpacked a line
+                    side = "credit"
+                    middle = mid_credit
+                    closing = plain_tail
                 elif credit:
                     raise FormatError("exactly one of debit and credit must be non-zero",
                                       field="debit")  # fmt: skip
                 else:
                     total_debit = debit if total_debit is None else total_debit + debit
-                    text = str(debit)
-                    if len(text) < 3 or text[-3] != "." or text < "0":
-                        text = self._amount(debit, "debit")
-                    if line.currency_amount is None and line.currency is None:
-                        append(f"{head}{account}{account_label}{aux}{mid}"
-                               f"{text.replace('.', ',')}{debit_tail}")  # fmt: skip
-                    else:
-                        foreign = self._foreign(line.currency_amount, line.currency, sep)
-                        append(f"{head}{account}{account_label}{aux}{mid}"
-                               f"{text.replace('.', ',')}{sep}0,00{tail}{foreign}")  # fmt: skip
+                    amount = debit
+                    side = "debit"
+                    middle = mid
+                    closing = debit_tail
+                text = str(amount)
+                if len(text) < 3 or text[-3] != "." or text < "0":
+                    text = self._amount(amount, side)
+                if line.currency_amount is not None or line.currency is not None:
+                    # Montantdevise and Idevise end the row instead of the two empty columns.
+                    closing = closing[: -len(sep)] + self._foreign(
+                        line.currency_amount, line.currency, sep
+                    )
+                append(f"{head}{account}{account_label}{aux}{middle}"
+                       f"{text.replace('.', ',')}{closing}")  # fmt: skip
         except FormatError as err:  # the line is the one after those rendered
             raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
         if total_debit != total_credit and unbalanced(lines):
