@@ -178,6 +178,16 @@ def run_pipeline(name: str, n: int) -> dict[str, object]:
             "peak_rss_mib": peak_rss_mib()}  # fmt: skip
 
 
+def child(mode: str, name: str, n: int) -> dict[str, Any]:
+    """One measurement (``--one`` or ``--pipe-one``) in a fresh interpreter: its JSON."""
+    done = subprocess.run([sys.executable, __file__, mode, name, str(n)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode:
+        sys.exit(f"{name} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
 def pipeline(n: int, runs: int, names: list[str]) -> None:
     """Every format's run R times, interleaved; the best run kept, with its writer time."""
     documents_file(n)
@@ -186,11 +196,7 @@ def pipeline(n: int, runs: int, names: list[str]) -> None:
     peaks: dict[str, float] = {}
     for _ in range(runs):
         for name in names:
-            done = subprocess.run([sys.executable, __file__, "--pipe-one", name, str(n)],
-                                  capture_output=True, text=True)  # fmt: skip
-            if done.returncode:
-                sys.exit(f"{name} failed:\n{done.stderr}")
-            result = json.loads(done.stdout)
+            result = child("--pipe-one", name, n)
             times[name].append(result["seconds"])
             peaks[name] = max(peaks.get(name, 0.0), result["peak_rss_mib"])
             if name not in best or result["seconds"] < best[name]["seconds"]:
@@ -243,11 +249,7 @@ def main(argv: list[str]) -> None:
     results: dict[str, dict[str, object]] = {}
     for _ in range(runs):
         for name in names:
-            done = subprocess.run([sys.executable, __file__, "--one", name, str(n)],
-                                  capture_output=True, text=True)  # fmt: skip
-            if done.returncode:
-                sys.exit(f"{name} failed:\n{done.stderr}")
-            result = json.loads(done.stdout)
+            result = child("--one", name, n)
             times[name].append(float(result["seconds"]))
             peak = max(
                 float(result["peak_rss_mib"]), float(results.get(name, result)["peak_rss_mib"])
