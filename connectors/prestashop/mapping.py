@@ -209,13 +209,9 @@ def rate_for(
     quantity: Decimal,
     declared: Decimal | None,
     known: Sequence[Decimal],
-    tax: Decimal | None = None,
 ) -> Decimal:
-    """The VAT rate of a line: the declared one if the amounts agree, else a known rate that does.
-
-    ``tax`` is ``incl - excl`` when the caller has it already (it puts it on the line too)."""
-    if tax is None:
-        tax = incl - excl
+    """The VAT rate of a line: the declared one if the amounts agree, else a known rate that does."""
+    tax = incl - excl
     if excl == ZERO:
         if tax == ZERO:
             return declared if declared is not None else ZERO
@@ -367,7 +363,6 @@ def _line(
 ) -> Raw:
     if qty <= 0:
         raise Unmappable(f"line {sid(d.get('id'))}: quantity {qty} on a sale")
-    tax = incl - excl
     return {
         "kind": "product",
         "label": sid(d.get("product_name")),
@@ -375,8 +370,8 @@ def _line(
         "quantity": qty,
         "unit_price_excl": unit_excl,
         "total_excl": excl,
-        "tax_rate": rate_for(excl, incl, qty, declared, known, tax),
-        "tax_amount": tax,
+        "tax_rate": rate_for(excl, incl, qty, declared, known),
+        "tax_amount": incl - excl,
         "total_incl": incl,
     }
 
