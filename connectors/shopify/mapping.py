@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -95,6 +95,14 @@ class Context:
     money: Literal["shop", "presentment"] = "shop"
     vat_attribute: str = "vat_number"
     """Order custom attribute (REST ``note_attributes``) holding a B2C/B2B VAT number."""
+    bag: str = field(init=False, repr=False, compare=False)
+    """The ``MoneyBag`` field ``money`` reads, looked up once here instead of per amount."""
+    prefix: str = field(init=False, repr=False, compare=False)
+    """``shopify:<shop>:``, the start of every document key."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bag", BAGS.get(self.money, "shopMoney"))
+        object.__setattr__(self, "prefix", f"{PLATFORM}:{self.shop}:")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -118,20 +126,26 @@ def _nodes(value: Any) -> Sequence[Any]:
 
 
 def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
-    """Amount of a ``MoneyBag`` in the chosen currency; a missing bag is zero."""
+    """Amount of a ``MoneyBag`` in the chosen currency; a missing bag is zero.
+
+    The usual ``{"shopMoney": {"amount": "20.00"}}`` is read by subscripts and parsed here;
+    anything else (no set, no bag, a number, text that is not one) takes
+    :func:`_money_checked`, which decides."""
+    try:
+        amount = money_set[ctx.bag]["amount"]
+        if amount.__class__ is str:
+            value = Decimal(amount)
+            if value.is_finite():
+                return value
+    except (TypeError, KeyError, InvalidOperation):
+        pass
+    return _money_checked(money_set, ctx, field)
+
+
+def _money_checked(money_set: Any, ctx: Context, field: str) -> Decimal:
     if not money_set:
         return ZERO
-    bag = money_set.get(BAGS.get(ctx.money, "shopMoney"))
-    if bag:  # the usual "20.00": parsed here, without dec()'s call and checks
-        amount = bag.get("amount")
-        if type(amount) is str:
-            try:
-                value = Decimal(amount)
-            except InvalidOperation:
-                pass
-            else:
-                if value.is_finite():
-                    return value
+    bag = money_set.get(ctx.bag)
     if not bag:
         raise Unmappable(f"{field or 'amount'}: no {ctx.money} money")
     try:
@@ -141,7 +155,7 @@ def _money(money_set: Any, ctx: Context, field: str = "") -> Decimal:
 
 
 def _currency(money_set: Any, ctx: Context) -> str | None:
-    bag = (money_set or {}).get(BAGS.get(ctx.money, "shopMoney"))
+    bag = (money_set or {}).get(ctx.bag)
     return (bag or {}).get("currencyCode")
 
 
@@ -156,10 +170,12 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _text(value: Any) -> str | None:
+    """Trimmed text, ``None`` when empty; absent fields (the most frequent) answered first."""
+    if value is None:
+        return None
     if type(value) is str:
         return value.strip() or None
-    text = str(value).strip() if value is not None else ""
-    return text or None
+    return str(value).strip() or None
 
 
 def _legacy_id(node: Node) -> str:
@@ -169,26 +185,22 @@ def _legacy_id(node: Node) -> str:
     return str(node.get("id", "")).rsplit("/", 1)[-1]
 
 
-def _tax(tax_lines: Iterable[Node], ctx: Context) -> tuple[Decimal, Decimal]:
-    """(sum of tax amounts, sum of rates in percent) of a list of tax lines."""
+def _tax(tax_lines: Any, ctx: Context) -> tuple[Decimal, Decimal]:
+    """(sum of tax amounts, sum of rates in percent) of a node's ``taxLines`` (a list, read
+    as it is, or a connection)."""
     amount = ZERO
     rate = ZERO
-    for tax in tax_lines:
+    for tax in tax_lines if type(tax_lines) is list else _nodes(tax_lines):
         amount += _money(tax.get("priceSet"), ctx, "tax line")
-        if tax.get("ratePercentage") is not None:
-            rate += dec(tax["ratePercentage"])
+        percent = tax.get("ratePercentage")
+        if percent is not None:  # parsed JSON gives a Decimal: dec() would hand it back
+            rate += percent if type(percent) is Decimal else dec(percent)
         elif tax.get("rate") is not None:
             rate += dec(tax["rate"]) * 100
         else:
             raise Unmappable(f"tax line {tax.get('title')!r} without a rate")
-    return amount, _clean_rate(rate)
-
-
-def _clean_rate(rate: Decimal) -> Decimal:
-    """6.00 → 6 and 8.250 → 8.25, never the exponent form that ``normalize`` gives 20."""
-    if rate == rate.to_integral_value():
-        return rate.quantize(ONE)
-    return rate.normalize()
+    # 6.00 → 6 and 8.250 → 8.25, never the exponent form that ``normalize`` gives 20.
+    return amount, rate.quantize(ONE) if rate == rate.to_integral_value() else rate.normalize()
 
 
 def _address(raw: Node | None) -> Raw | None:
@@ -206,9 +218,9 @@ def _address(raw: Node | None) -> Raw | None:
     }
 
 
-def _vat_number(order: Node, ctx: Context) -> str | None:
-    """VAT number: the B2B company location's tax id, else the configured custom attribute."""
-    entity = order.get("purchasingEntity") or {}
+def _vat_number(order: Node, entity: Node, ctx: Context) -> str | None:
+    """VAT number: the B2B company location's tax id (``entity`` is the order's purchasing
+    entity), else the configured custom attribute."""
     location = entity.get("location") or {}
     if location.get("taxRegistrationId"):
         return _text(location["taxRegistrationId"])
@@ -229,7 +241,7 @@ def _customer(order: Node, ctx: Context) -> Raw:
         "name": name or _text(billing.get("name")),
         "company": company,
         "email": _text(raw.get("email")) or _text(order.get("email")),
-        "vat_number": _vat_number(order, ctx),
+        "vat_number": _vat_number(order, entity, ctx),
         "group": "B2B" if entity.get("company") else None,
     }
 
@@ -255,7 +267,7 @@ def _exchange_rate(order: Node, ctx: Context) -> Decimal | None:
 
 
 def _key(ctx: Context, kind: str, raw_id: str) -> str:
-    return f"{PLATFORM}:{ctx.shop}:{kind}:{raw_id}"
+    return f"{ctx.prefix}{kind}:{raw_id}"
 
 
 # --------------------------------------------------------------------------- sale
@@ -277,25 +289,35 @@ def _discount(line: Node, ctx: Context) -> Decimal:
 
 
 def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
-    quantity = dec(item.get("quantity", 0))
+    """A product line, built as one dict in the order of ``Line``'s fields (the order the
+    validator reads them in fastest)."""
+    quantity = item.get("quantity", 0)
+    quantity = Decimal(quantity) if type(quantity) is int else dec(quantity)
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
     unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
     discount = _discount(item, ctx)
-    tax, rate = _tax(_nodes(item.get("taxLines")), ctx)
-    after_discount = unit * quantity - discount
-    excl = after_discount - tax if taxes_included else after_discount
-    line = _line("product", str(item.get("name") or ""), excl, tax, rate)
-    line["sku"] = _text(item.get("sku"))
-    line["quantity"] = quantity
-    line["unit_price_excl"] = None if taxes_included else unit
-    return line
+    tax, rate = _tax(item.get("taxLines"), ctx)
+    excl = unit * quantity - discount
+    if taxes_included:
+        excl -= tax
+    return {
+        "kind": "product",
+        "label": str(item.get("name") or ""),
+        "sku": _text(item.get("sku")),
+        "quantity": quantity,
+        "unit_price_excl": None if taxes_included else unit,
+        "total_excl": excl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total_incl": excl + tax,
+    }
 
 
 def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None:
     price = _money(line.get("originalPriceSet"), ctx, "shipping price")
     discount = _discount(line, ctx)
-    tax, rate = _tax(_nodes(line.get("taxLines")), ctx)
+    tax, rate = _tax(line.get("taxLines"), ctx)
     if price == 0 and tax == 0:
         return None
     after_discount = price - discount
@@ -314,7 +336,13 @@ def _paid(order: Node, ctx: Context) -> Decimal:
     return paid
 
 
-def _common(order: Node, ctx: Context) -> dict[str, Any]:
+def _common(
+    order: Node, ctx: Context, seen: Any = None, seen_date: dt.date | None = None
+) -> dict[str, Any]:
+    """The fields every document of the order shares; ``seen`` is a timestamp text already
+    read as ``seen_date`` (the sale's invoice date), not parsed again when it is the
+    order date's too (an order processed when created, or without ``createdAt``)."""
+    created = order.get("createdAt") or order.get("processedAt")
     currency = _currency(order.get("totalPriceSet"), ctx) or (
         order.get("presentmentCurrencyCode")
         if ctx.money == "presentment"
@@ -324,7 +352,9 @@ def _common(order: Node, ctx: Context) -> dict[str, Any]:
     return {
         "order_id": _legacy_id(order),
         "order_reference": _text(order.get("name")),
-        "order_date": _date(order.get("createdAt") or order.get("processedAt")),
+        "order_date": seen_date
+        if type(created) is str and created == seen and seen_date
+        else _date(created),
         "currency": currency,
         "exchange_rate": _exchange_rate(order, ctx),
         "customer": _customer(order, ctx),
@@ -348,19 +378,24 @@ def map_sale(order: Node, ctx: Context, common: Raw | None = None) -> Document:
     incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
     tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
     status = str(order.get("displayFinancialStatus") or "").upper()
-    order_id = _legacy_id(order)
+    processed = order.get("processedAt") or order.get("createdAt")
+    invoice_date = _date(processed)
+    paid = _paid(order, ctx)
+    if not common:
+        common = _common(order, ctx, processed, invoice_date)
+    order_id = common["order_id"]
     return validate_document(
         {
             "kind": "sale",
-            "key": _key(ctx, "sale", order_id),
-            "number": _text(order.get("name")),
-            "invoice_date": _date(order.get("processedAt") or order.get("createdAt")),
+            "key": f"{ctx.prefix}sale:{order_id}",
+            "number": common["order_reference"],
+            **common,
             "status": "cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
             "status_raw": status.lower() or None,
             "source": _source(ctx, order_id),
             "lines": lines,
-            "totals": {"excl": incl - tax, "tax": tax, "incl": incl, "paid": _paid(order, ctx)},
-            **(common or _common(order, ctx)),
+            "totals": {"excl": incl - tax, "tax": tax, "incl": incl, "paid": paid},
+            "invoice_date": invoice_date,
         }
     )
 
@@ -372,7 +407,7 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
     taxes_included = bool(order.get("taxesIncluded"))
     rates = {}
     for item in _nodes(order.get("lineItems")):
-        rates[item.get("id")] = _tax(_nodes(item.get("taxLines")), ctx)[1]
+        rates[item.get("id")] = _tax(item.get("taxLines"), ctx)[1]
     lines: list[Raw] = []
     for rli in _nodes(refund.get("refundLineItems")):
         item = rli.get("lineItem") or {}
@@ -397,7 +432,7 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
         excl = _money(rsl.get("subtotalAmountSet"), ctx, "shipping refund")
         tax = _money(rsl.get("taxAmountSet"), ctx, "shipping refund tax")
         original = rsl.get("shippingLine") or {}
-        _, rate = _tax(_nodes(original.get("taxLines")), ctx)
+        _, rate = _tax(original.get("taxLines"), ctx)
         label = str(original.get("title") or "Shipping refund")
         lines.append(_line("shipping", label, excl, tax, rate if tax else ZERO))
     for adjustment in _nodes(refund.get("orderAdjustments")):
