@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -145,9 +144,11 @@ def encode_entry(entry: Entry) -> bytes:
     return _ENCODER.encode(entry) + b"\n"
 
 
-def encode_entries(entries: Sequence[Entry]) -> bytes:
-    """Several entries as JSON Lines in one call (what the writer does, a batch at a time)."""
-    return _ENCODER.encode_lines(entries)
+encode_entry_into = _ENCODER.encode_into
+"""``encode_entry_into(entry, buffer, offset)``: :func:`encode_entry` without its newline,
+written into a ``bytearray`` at ``offset`` (``-1`` appends, ``0`` starts over; the buffer ends
+where the entry does, its memory kept).  The JSON Lines writer reuses one buffer this way:
+a bytes object per batch of entries would be new, cold memory every time."""
 
 
 def decode_entry(data: bytes | str) -> Entry:
