@@ -353,3 +353,93 @@ def test_layout_text_never_becomes_code() -> None:
                  columns=["journal", {"field": "literal", "value": evil}, "debit"])  # fmt: skip
     quoted = '"' + evil.replace('"', '""') + '"'
     assert out.decode().split("\r\n")[0] == f"VTE{evil}{quoted}{evil}20,90"
+
+
+# --- the fast path agrees with the exact renderer ------------------------------------------
+
+AMOUNTS = (
+    sale("amounts-1", 6, "F2", "plain", line("411000", "10", aux="C1", aux_name="Client"),
+         line("707200", "0", "8.5"), line("445720", "0.00", "1.50")),
+    sale("amounts-2", 7, "F3", "negative", line("411000", "-5.00"), line("707200", "0", "-5.00")),
+    sale("amounts-3", 8, "F4", "signed zero", line("411000", "5.00", "-0.00"),
+         line("707200", "-0", "5.00")),
+    sale("amounts-4", 9, "F5", "rounding", line("411000", "10.005"), line("707200", "0", "10.005")),
+    sale("amounts-5", 10, "F6", "both sides", line("411000", "5.00", "1.00"),
+         line("707200", "0", "4.00")),
+    sale("amounts-6", 11, "F7", "no lines"),
+    sale("amounts-7", 12, "F8", "unbalanced", line("411000", "5.00"), line("707200", "0", "4.99")),
+    sale("amounts-8", 13, "F9", "long", line("411000", "1234567890123456789012.50"),
+         line("707200", "0", "1234567890123456789012.50")),
+    sale("amounts-9", 14, "F10", "foreign", line("411000", "12.00", currency_amount=Decimal("13.20"),
+                                                  currency="USD"), line("707200", "0", "12.00")),
+)  # fmt: skip
+"""Entries the fast path must leave to the exact renderer, or take and render the same."""
+
+FAST_OPTIONS: tuple[dict[str, Any], ...] = (
+    {},
+    {"decimal_mark": ".", "quoting": "all", "line_ending": "\n"},
+    {"columns": ["line_number", "entry_number", "account", "aux", "signed_amount", "amount",
+                 "amount_cents", "sense", "debit", "credit", "currency_amount", "line_label",
+                 "literal"], "separator": ","},  # a comma inside amounts: quoted
+    {"columns": [{"field": "signed_amount", "width": 12, "align": "right"},
+                 {"field": "amount_cents", "width": 9, "pad": "0", "align": "right"},
+                 {"field": "debit", "width": 10}, {"field": "account", "width": 8},
+                 {"field": "credit", "width": 10}], "separator": None},
+)  # fmt: skip
+
+
+def exact(fmt: TextExport, entries: Any) -> bytes | str:
+    """What ``write`` must give: the exact renderer's rows, or its first error."""
+    rows: list[str] = []
+    n = 0
+    for i, entry in enumerate(entries, 1):
+        first = n
+        try:
+            n = fmt._render(entry, i, n, rows.append)
+        except FormatError:
+            return str(fmt._entry_error(entry, i, first))
+        if not entry.lines:
+            rows.append("")
+    eol = fmt.profile.line_ending
+    return "".join(row + eol for row in rows).encode(fmt.profile.encoding)
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+@pytest.mark.parametrize("options", FAST_OPTIONS)
+def test_fast_path_writes_what_the_exact_renderer_writes(
+    name: str, options: dict[str, Any]
+) -> None:
+    options = {**options_for(name), "header": False, **options}
+    if name != "text":
+        options.pop("separator", None)
+        options.pop("columns", None)
+    fmt = formats.get(name)(**options)
+    entries = (*TRICKY, *AMOUNTS)
+    for entry in entries:  # alone, and what comes after the last good one
+        out = io.BytesIO()
+        try:
+            fmt.write([entry], out)
+            got: bytes | str = out.getvalue()
+        except FormatError as err:
+            got = str(err)
+        assert got == exact(fmt, [entry]), entry.document_key
+    good = [entry for entry in entries if isinstance(exact(fmt, [entry]), bytes)]
+    assert len(good) > len(entries) // 2
+    assert export(name, good, **options) == exact(fmt, good)
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+def test_fast_path_takes_the_usual_entries(name: str) -> None:
+    fmt = formats.get(name)(**options_for(name))
+    left: list[str] = []
+    render = fmt._render
+
+    def counted(entry: Any, i: int, n: int, append: Any) -> int:
+        left.append(entry.document_key)
+        return render(entry, i, n, append)
+
+    fmt._render = counted  # type: ignore[method-assign]
+    fmt.write([*AMOUNTS[:2], ORDER5], io.BytesIO())
+    # amounts-1 has amounts without two decimals (formatted on the fast path); a negative
+    # amount is left to the exact renderer where amount or sense columns need it positive.
+    assert left == ([] if name in ("text", "sage-coala") else ["amounts-2"])

@@ -299,14 +299,19 @@ Getter = Callable[[Any, int], str]
 Finish = Callable[[str], str]
 _Cache = dict[str, str]
 _ZERO = Decimal(0)
-_BATCH = 1024
-"""Rows rendered before one encode and one ``out.write``."""
+_BATCH = 4096
+"""Parts of rows (about 1,000 rows) rendered before one encode and one ``out.write``."""
 
 ENTRY_FIELDS = frozenset((
     "journal", "journal_label", "date", "due_date", "piece", "reference", "label", "currency",
     "payment_method", "document_key", "document_kind", "entry_number", *PARTY_FIELDS,
 ))  # fmt: skip
 """Fields with one value per entry: rendered once, not once per line."""
+
+
+class _Slow(Exception):
+    """Raised by a layout's fast renderer for an entry it leaves to the exact one."""
+
 
 _UNIQUE = frozenset(("piece", "reference", "label", "document_key"))
 """Entry fields whose values are new on almost every entry: not worth a cache."""
@@ -489,16 +494,19 @@ class TextExport(Format):
             self._cols.append((idx, per_entry, getter))
             compiled.append((idx, col, finish, cache, getter))
         if profile.kind == "entries":
-            self._render = self._compile_render(compiled)
+            self._render, self._write_all = self._compile_render(compiled)
 
     # -- the compiled row renderer ------------------------------------------------------------
 
     def _compile_render(
         self, compiled: list[tuple[int, Column, Finish | None, _Cache | None, Getter]]
-    ) -> Callable[[Entry, int, int, Callable[[str], None]], int]:
+    ) -> tuple[Callable[[Entry, int, int, Callable[[str], None]], int], Callable[..., int]]:
         """One function rendering an entry's rows: ``render(entry, entry number, last line
         number, append) -> last line number``, each row passed to ``append``; an entry
-        that does not balance raises :class:`FormatError` once its rows are passed.
+        that does not balance raises :class:`FormatError` once its rows are passed.  And
+        the writing loop ``write_all(entries, rows, slow, flush, limit) -> entries
+        written``, which renders the usual entry faster (:meth:`_compile_fast`) and hands
+        the others to ``slow`` (``render``, rows and errors as :meth:`write` wants them).
 
         Calling one Python function per field and line was most of the writer's time, so the
         layout is compiled into the source of a single function, in which the common fields
@@ -552,12 +560,13 @@ class TextExport(Format):
         if len(attrs) < 2:
             kinds = []
         kind_code: list[str] = []
+        frags: dict[int, list[str]] = {}  # each column's code, setting its variable
         for idx, col, finish, cache, getter in compiled:
             name = col.field
             per_entry = name in ENTRY_FIELDS
             x, k = ("e", "i") if per_entry else ("ln", "n")
             var = f"{'v' if per_entry else 'w'}{idx}"
-            code = entry_code if per_entry else kind_code if idx in kinds else line_code
+            code = frags[idx] = []
             values[idx] = var
             raw: list[str] | None = None  # code setting `var` to the raw value
             if name in _ATTRIBUTES or (name == "account" and plain_accounts):
@@ -625,8 +634,10 @@ class TextExport(Format):
             # printable ASCII that fits and needs no quoting, is finished inline.
             fits = f"{var}.isascii() and {var}.isprintable() and len({var}) <= L{idx}"
             if p.separator is not None and kind in ("text", "code") and p.neutralise_formulas:
-                ns["FP"] = FORMULA_PREFIXES
-                fits += f" and not {var}.startswith(FP)"
+                # The first character in a set: str.startswith parses its arguments the
+                # slow way (PyArg_ParseTuple), several times the cost.
+                ns["FP"] = frozenset(FORMULA_PREFIXES)
+                fits += f" and {var}[:1] not in FP"
             ns["Q"] = p.quote_char
             if p.separator is None:
                 code += [f"if {fits}:", f"    {var} = {var}.{just}(W{idx}, P{idx})"]
@@ -636,6 +647,12 @@ class TextExport(Format):
                 code += [f"if {fits} and J not in {var} and Q not in {var}:", "    pass"]
             code += ["else:", f"    {var} = f{idx}({var})"]
 
+        for idx, col, _, _, _ in compiled:
+            if col.field in ENTRY_FIELDS:
+                entry_code += frags[idx]
+            else:
+                (kind_code if idx in kinds else line_code).extend(frags[idx])
+        fast = self._compile_fast(compiled, frags, values, entry_code[:], ns)
         if kinds:
             finished = ", ".join(values[idx] for idx in kinds)
             ns["LK"] = {}
@@ -707,7 +724,247 @@ class TextExport(Format):
             "    return n",
         ])  # fmt: skip
         exec(compile(source, f"<{p.name} rows>", "exec"), ns)  # the source: see the docstring
-        return ns["render"]
+        # The writing loop: every entry through the fast path when the layout has one, the
+        # entries it leaves (and all of them when there is none) through `slow`.
+        ns["SLOW"] = _Slow
+        source = "\n".join([
+            "def write_all(entries, rows, slow, flush, limit):",
+            "    extend = rows.extend",
+            "    i = n = 0",
+            "    for e in entries:",
+            "        i += 1",
+            *(["        start = len(rows)",
+               *(["        first = n"] if numbered else []),
+               "        try:",
+               *(f"            {line}" for line in fast),
+               "        except (SLOW, FormatError):",
+               "            del rows[start:]",
+               f"            n = slow(e, i, {'first' if numbered else 'n'})",
+               "        except BaseException:",
+               "            del rows[start:]  # no half entry in the file",
+               "            raise"] if fast else ["        n = slow(e, i, n)"]),
+            "        if len(rows) >= limit:",
+            "            flush()",
+            "    return i",
+        ])  # fmt: skip
+        exec(compile(source, f"<{p.name} writer>", "exec"), ns)  # built the same way
+        return ns["render"], ns["write_all"]
+
+    def _compile_fast(
+        self,
+        compiled: list[tuple[int, Column, Finish | None, _Cache | None, Getter]],
+        frags: dict[int, list[str]],
+        values: dict[int, str],
+        entry_code: list[str],
+        ns: dict[str, Any],
+    ) -> list[str] | None:
+        """The body of the fast loop of :meth:`_compile_render` for one entry ``e``
+        (number ``i``, line number ``n`` so far, then its last), or None when the layout has
+        no fast path.
+
+        In the usual entry every line has one side zero and the other a plain amount with
+        two decimals, no foreign amount, and nothing to refuse.  Then a line's row is
+        known but for that amount and the line's kind (account, auxiliary account…): the
+        columns of each side are laid out in advance, the constants, zero sides and senses
+        merged with the kind's values into a few strings cached by kind, and a line joins
+        these with the entry's parts and its amount.  Anything else (a zero line, a signed
+        zero, an amount that is not two decimals, a refused value…) raises :class:`_Slow`
+        or :class:`FormatError`, and :meth:`write` renders the entry again with ``render``,
+        which is exact in every case.  Names are bound as in ``render``.
+        """
+        p = self.profile
+        fields_ = {col.field for _, col, _, _, _ in compiled}
+        plain_accounts = not (p.numeric_accounts or p.account_padding)
+        kinds = [idx for idx, col, _, _, _ in compiled
+                 if col.field in _LINE_KIND and (col.field != "account" or plain_accounts)]  # fmt: skip
+        attrs = list(dict.fromkeys(_ATTRIBUTES.get(col.field, ("account",))[0]
+                                   for idx, col, _, _, _ in compiled if idx in kinds))  # fmt: skip
+        columns = {idx: (col, finish) for idx, col, finish, _, _ in compiled}
+        # abs(), d - c and the sense need a positive amount to equal the amount's own text;
+        # abs() and d - c round past the context's precision: a short amount does not.
+        positive = bool(fields_ & {"amount", "amount_cents", "sense", "signed_amount"})
+        bounded = bool(fields_ & {"amount", "amount_cents", "signed_amount"})
+        mark = p.decimal_mark
+        names: dict[str, str] = {}  # literal text -> its name in ns
+
+        def literal(text: str) -> str:
+            if text not in names:
+                names[text] = f"N{len(names)}"
+                ns[names[text]] = text
+            return names[text]
+
+        def finished(col: Column, finish: Finish | None, value: str) -> str:
+            return finish(value) if finish else value  # FormatError: no fast path
+
+        def finish_code(
+            idx: int, col: Column, finish: Finish | None, raw: str
+        ) -> tuple[list[str], str]:
+            """The code making the amount or number text ``raw`` final, as ``render`` does,
+            and the expression of the final text."""
+            if finish is None:
+                return [], raw
+            ns[f"ff{idx}"], ns[f"fw{idx}"], ns[f"fp{idx}"] = finish, col.width or 0, col.pad
+            ns[f"fl{idx}"] = sys.maxsize if col.width is None else col.width
+            if p.separator is None:
+                just = "rjust" if col.align == "right" else "ljust"
+                return [f"x{idx} = {raw}.{just}(fw{idx}, fp{idx}) if len({raw}) <= fl{idx} "
+                        f"else ff{idx}({raw})"], f"x{idx}"  # fmt: skip
+            return [f"x{idx} = ff{idx}({raw})"], f"x{idx}"
+
+        other_code: list[str] = []  # line columns computed the same on both sides
+        tm = "tm" if mark != "." else "t"  # the amount with the layout's decimal mark
+        sides: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
+        tm_used = False
+        cents: set[int] = set()  # the amount_cents columns
+        try:
+            for side in ("d", "c"):
+                pieces: list[tuple[str, str]] = []  # (L literal | E entry | K kind | T line, …)
+                code: list[str] = []
+                for idx in range(len(self._const_row)):
+                    if idx and self._joiner:
+                        pieces.append(("L", self._joiner))
+                    if idx not in values:
+                        pieces.append(("L", self._const_row[idx]))
+                        continue
+                    col, finish = columns[idx]
+                    name = col.field
+                    if name in ENTRY_FIELDS:
+                        pieces.append(("E", values[idx]))
+                    elif idx in kinds:
+                        pieces.append(("K", values[idx]))
+                    elif name in ("debit", "credit") and name[0] != side:
+                        pieces.append(("L", finished(col, finish, f"0{mark}00")))
+                    elif name in ("debit", "credit", "amount") or (
+                        name == "signed_amount" and side == "d"
+                    ):
+                        tm_used = tm_used or tm == "tm"
+                        more, value = finish_code(idx, col, finish, tm)
+                        code += more
+                        pieces.append(("T", value))
+                    elif name == "signed_amount":
+                        tm_used = tm_used or tm == "tm"
+                        code.append(f'y{idx} = "-" + {tm}')
+                        more, value = finish_code(idx, col, finish, f"y{idx}")
+                        code += more
+                        pieces.append(("T", value))
+                    elif name == "amount_cents":
+                        cents.add(idx)  # y<idx>: see branch()
+                        more, value = finish_code(idx, col, finish, f"y{idx}")
+                        code += more
+                        pieces.append(("T", value))
+                    elif name == "sense":
+                        value = p.sense_debit if side == "d" else p.sense_credit
+                        pieces.append(("L", finished(col, finish, value)))
+                    elif name == "currency_amount":
+                        pieces.append(("L", finished(col, finish, "")))
+                    else:
+                        if side == "d":
+                            other_code += frags[idx]
+                        pieces.append(("T", values[idx]))
+                sides[side] = (pieces, code)
+        except FormatError:
+            return None
+        # Runs of pieces of one kind (literals join the run they follow) become one value.
+        kind_runs: dict[str, str] = {}  # f-string body -> variable, in the cached tuple
+        entry_runs: dict[str, str] = {}  # f-string body -> variable
+        rows: dict[str, str] = {}
+        for side, (pieces, _) in sides.items():
+            runs: list[tuple[str, list[tuple[str, str]]]] = []
+            for cls, value in [*pieces, ("L", p.line_ending)]:  # rows are joined by ""
+                joins = cls == "L" or (cls != "T" and runs[-1][0] in (cls, "L")) if runs else False
+                if joins and runs[-1][0] != "T":
+                    if cls != "L":
+                        runs[-1] = (cls, runs[-1][1])
+                    runs[-1][1].append((cls, value))
+                else:
+                    runs.append((cls, [(cls, value)]))
+            row: list[str] = []
+            for cls, parts in runs:
+                body, text = "", ""  # literals merged into one name
+                for part, value in [*parts, ("E", "")]:
+                    if part == "L":
+                        text += value
+                        continue
+                    if text:
+                        body, text = body + f"{{{literal(text)}}}", ""
+                    body += f"{{{value}}}" if value else ""
+                if cls == "E":
+                    row.append(entry_runs.setdefault(body, f"s{len(entry_runs)}"))
+                elif cls == "K":
+                    row.append(kind_runs.setdefault(body, f"k{len(kind_runs)}"))
+                else:  # a value or a literal alone
+                    row.append(body[1:-1])
+            rows[side] = ", ".join(row) + ","  # a row's parts, extended to the batch
+        entry_code += [f'{var} = f"{body}"' for body, var in entry_runs.items()]
+        kind_code: list[str] = []
+        if kind_runs:
+            ns["FK"] = {}
+            first, *others = attrs  # keyed by the first alone when the others are None
+            key = f"ln.{first}"
+            if others:
+                alone = " and ".join(f"ln.{attr} is None" for attr in others)
+                key = f"{key} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})"
+            kind_vars = ", ".join(kind_runs.values())
+            finished_runs = "".join(f'f"{body}", ' for body in kind_runs)
+            kind_code = [
+                f"lk = {key}",
+                "lt = FK.get(lk)",
+                "if lt is None:",
+                *(f"    {line}" for idx in kinds for line in frags[idx]),
+                "    if len(FK) > 4096:",
+                "        FK.clear()",
+                f"    lt = FK[lk] = ({finished_runs})",
+                f"{kind_vars}, = lt",
+            ]  # fmt: skip
+        refuse = p.foreign_currency == "error" or p.has_field("currency_amount")
+        numbered = "line_number" in fields_
+
+        def branch(side: str) -> list[str]:
+            other = "c" if side == "d" else "d"
+            zero_column = "credit" if side == "d" else "debit"
+            # Under `if not c`, d may be zero too; under `elif not d`, c is not.
+            zero = [*(["not d"] if side == "d" else []),
+                    *([f"{other}.is_signed()"] if zero_column in fields_ else [])]  # fmt: skip
+            tests = [*(['t[0] == "-"'] if positive else []),
+                     *(["len(t) > 20"] if bounded else [])]  # fmt: skip
+            return [
+                *([f"    if {' or '.join(zero)}:", "        raise SLOW"] if zero else []),
+                f"    t = str({side})",
+                *([f"    if {' or '.join(tests)}:", "        raise SLOW"] if tests else []),
+                '    if len(t) < 3 or t[-3] != ".":',  # not two decimals in plain notation
+                *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
+                f'        t = f"{{{side}:.2f}}"',  # as _money does
+                *(["    else:"] if cents else []),
+                *(f'        y{idx} = t.replace(".", "").lstrip("0") or "0"' for idx in sorted(cents)),
+                f"    t{side} = {side} if t{side} is None else t{side} + {side}",
+                *(['    tm = t.replace(".", M)'] if tm_used else []),
+                *(f"    {line}" for line in sides[side][1]),
+                f"    extend(({rows[side]}))",
+            ]  # fmt: skip
+
+        loop = [
+            *(["if ln.currency_amount is not None:", "    raise SLOW"] if refuse else []),
+            *(["n += 1"] if numbered else []),
+            "d = ln.debit",
+            "c = ln.credit",
+            *kind_code,
+            *other_code,
+            "if not c:",
+            *branch("d"),
+            "elif not d:",
+            *branch("c"),
+            "else:",
+            "    raise SLOW",
+        ]
+        return [
+            *entry_code,
+            "td = tc = None",
+            "for ln in e.lines:",
+            *(f"    {line}" for line in loop),
+            "if td is None or td != tc:",  # None: no lines
+            "    raise SLOW",
+            *([] if numbered else ["n += len(e.lines)"]),
+        ]
 
     # -- field getters ----------------------------------------------------------------------
 
@@ -996,35 +1253,35 @@ class TextExport(Format):
         render = self._render
         if p.header:
             out.write((self.header_line() + eol).encode(encoding))
-        rows: list[str] = []
+        rows: list[str] = []  # the parts of rows, each row's last part ending with `eol`
         append = rows.append
 
         def flush() -> None:
-            text = eol.join(rows) + eol
+            text = "".join(rows)
             out.write(text.encode(codec) if text.isascii() else text.encode(encoding))
             rows.clear()
 
-        count = n = 0
+        def slow(entry: Entry, i: int, n: int) -> int:
+            """The exact renderer, for an entry the fast path leaves: its rows, or its
+            first error located."""
+            start = len(rows)
+            try:
+                last = render(entry, i, n, append)
+            except FormatError:
+                del rows[start:]
+                raise self._entry_error(entry, i, n) from None
+            except BaseException:
+                del rows[start:]  # no half entry in the file
+                raise
+            # An entry without lines is an empty line, as it always was.
+            rows[start:] = [row + eol for row in rows[start:]] if entry.lines else [eol]
+            return last
+
         try:
-            for count, entry in enumerate(entries, 1):
-                lines = entry.lines
-                start, first = len(rows), n
-                try:
-                    n = render(entry, count, n, append)
-                except FormatError:
-                    del rows[start:]
-                    raise self._entry_error(entry, count, first) from None
-                except BaseException:
-                    del rows[start:]  # no half entry in the file
-                    raise
-                if not lines:
-                    append("")  # an entry without lines is an empty line, as it always was
-                if not batch or len(rows) >= _BATCH:
-                    flush()
+            return int(self._write_all(entries, rows, slow, flush, _BATCH if batch else 1))
         finally:
             if rows:
                 flush()
-        return count
 
     # -- reading back (round trips, checks) ------------------------------------------------
 
