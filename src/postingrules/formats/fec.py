@@ -57,6 +57,7 @@ DEFAULT_JOURNAL_LABELS = {
 }  # fmt: skip
 
 _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is known
+_PARTS = 7  # strings a rendered line is made of (see Fec._rendered)
 _DAYS = struct.Struct(">II")  # validation and entry dates (ordinals), then the journal
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
@@ -158,18 +159,20 @@ class Fec(Format):
 
     def _date_parts(self, day: dt.date) -> _Dated:
         """What every entry of a date shares, kept per date: the date's text, the columns
-        from EcritureLet to Idevise after a credit with no foreign currency (empty
-        Montantdevise and Idevise), the same after a debit (``<sep>0,00`` first), the two
-        dates of the sort key packed, and by journal (its first columns, see
+        from EcritureLet to Idevise and the line ending after a credit with no foreign
+        currency (empty Montantdevise and Idevise), the same after a debit (``<sep>0,00``
+        first), the two dates of the sort key packed, and by journal (its first columns, see
         :meth:`_journal`) the sort key and the columns up to EcritureDate."""
         date = self._date(day)
-        sep = self.separator
+        sep, eol = self.separator, self.line_ending
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
         valid = self.options["validation_date"]
         days = _DAYS.pack((valid or day).toordinal(), day.toordinal())
         if len(self._dated) > 4096:
             self._dated.clear()
-        parts = self._dated[day] = (date, tail + sep, f"{sep}0,00{tail}{sep}", days, {})
+        parts = self._dated[day] = (
+            date, f"{tail}{sep}{eol}", f"{sep}0,00{tail}{sep}{eol}", days, {}
+        )  # fmt: skip
         return parts
 
     def _date(self, day: dt.date) -> str:
@@ -206,139 +209,159 @@ class Fec(Format):
             self._journals[key] = done
         return done
 
-    def _render(self, entry: Entry) -> tuple[bytes, bytes]:
-        """The entry's sort key (validation date and date packed, then the journal's key, see
+    def _rendered(self, entries: Iterable[Entry]) -> Iterator[tuple[bytes, bytes]]:
+        """Each entry's sort key (validation date and date packed, then the journal's key, see
         :meth:`_journal`) and its lines encoded, with ``_PLACEHOLDER`` for its number; errors
-        name the field (:meth:`_records` adds the entry)."""
+        name the entry and field.  One generator for all entries, not a call per entry."""
         sep = self.separator
-        lines = entry.lines
-        if not lines:
-            raise FormatError("entry has no lines", field="lines")
         start, end = self._year
-        day = entry.date
-        if (start and day < start) or (end and day > end):
-            raise FormatError(f"date {day} is outside the fiscal year {start}..{end}",
-                              field="date")  # fmt: skip
-        # Keyed by the journal alone when the entry has no journal label (no tuple).
-        journal_label = entry.journal_label
-        journal_head = self._journals.get(
-            entry.journal if journal_label is None else (entry.journal, journal_label)
-        )
-        journal, head = journal_head or self._journal(entry)
-        # Pieces and labels are new on every entry (no cache helps): printable ASCII without
-        # the separator nor a space or formula prefix first, nor a space last, is what
-        # _text would leave as it is, the usual case: taken as it is.
         bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
-        piece = entry.piece or entry.reference
-        if not (piece and piece.isascii() and piece.isprintable() and piece[0] not in bad_first
-                and piece[-1] != " " and (tab or sep not in piece)):  # fmt: skip
-            piece = self._text(piece, "piece")
-        if not piece:
-            raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
-        dated = self._dated.get(day) or self._date_parts(day)
-        date, plain_tail, debit_tail, days, keys = dated
-        key_head = keys.get(head)
-        if key_head is None:
-            key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
-        key, head = key_head
-        # Per line only the account part, amounts and currency change (and the label, when
-        # the entry has none): a row is one f-string, the zero amount written with the
-        # columns around it (`mid_credit`, `debit_tail`).
-        entry_label = raw_label = entry.label
-        if entry_label and not (
-            entry_label.isascii() and entry_label.isprintable()
-            and entry_label[0] not in bad_first and entry_label[-1] != " "
-            and (tab or sep not in entry_label)
-        ):  # fmt: skip
-            entry_label = self._text(entry_label, "label")
-        mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
-        mid_credit = f"{mid}0,00{sep}"
-        parts = self._parts
-        out: list[str] = []
-        append = out.append
-        total_debit: Decimal | None = None
-        total_credit: Decimal | None = None
-        try:
-            for line in lines:
-                # Keyed by the account alone when the line has no auxiliary account: no
-                # tuple to build and hash on most lines.
-                kind = line.account if line.aux is None else (line.account, line.aux, line.aux_name)
-                known = parts.get(kind)
-                if known is None:
-                    known = self._account_part(line.account, line.aux, line.aux_name, line.label,
-                                               sep)  # fmt: skip
-                    if len(parts) > 8192:
-                        parts.clear()
-                    parts[kind] = known
-                # CompteNum<sep> + CompteLib + <sep>CompAuxNum<sep>CompAuxLib, the first holding
-                # them all when CompteLib is fixed (see _account_part); else CompteLib is the
-                # line's label, most often the entry's.
-                account, account_label, aux, account_num = known
-                if account_label is None:
-                    label = line.label
-                    if label == raw_label and entry_label:
-                        account_label = entry_label
-                    else:
-                        account_label = self._text(label, "label")
-                        if not account_label:
-                            raise FormatError(
-                                f"CompteLib is blank for account {account_num} (no label; "
-                                "give account_labels)",
-                                field="label",
-                            )
-                if not entry_label:
-                    label = self._text(line.label, "label")
-                    if not label:
-                        raise FormatError("EcritureLib is blank", field="label")
-                    mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
-                    mid_credit = f"{mid}0,00{sep}"
-                debit = line.debit
-                credit = line.credit
-                # Not two decimals in plain notation, or negative ("-" sorts before digits):
-                # _amount formats or refuses.  (Indexing, not slicing: no slice object.)  A
-                # row is one f-string.
-                if not debit:
-                    if not credit:
-                        raise FormatError("exactly one of debit and credit must be non-zero",
-                                          field="debit")  # fmt: skip
-                    # Totals skip zeros and start from the first amount: adding costs.
-                    total_credit = credit if total_credit is None else total_credit + credit
-                    amount = credit  # separate stores: no tuple packed and unpacked a line
-                    side = "credit"
-                    middle = mid_credit
-                    closing = plain_tail
-                elif credit:
-                    raise FormatError("exactly one of debit and credit must be non-zero",
-                                      field="debit")  # fmt: skip
-                else:
-                    total_debit = debit if total_debit is None else total_debit + debit
-                    amount = debit
-                    side = "debit"
-                    middle = mid
-                    closing = debit_tail
-                text = str(amount)
-                if len(text) < 3 or text[-3] != "." or text < "0":
-                    text = self._amount(amount, side)
-                if line.currency_amount is not None or line.currency is not None:
-                    # Montantdevise and Idevise end the row instead of the two empty columns.
-                    closing = closing[: -len(sep)] + self._foreign(
-                        line.currency_amount, line.currency, sep
+        journals, dated_parts, parts = self._journals, self._dated, self._parts
+        encoding = self._transcoder.encoding
+        for entry in entries:
+            try:
+                lines = entry.lines
+                if not lines:
+                    raise FormatError("entry has no lines", field="lines")
+                day = entry.date
+                if (start and day < start) or (end and day > end):
+                    raise FormatError(f"date {day} is outside the fiscal year {start}..{end}",
+                                      field="date")  # fmt: skip
+                # Keyed by the journal alone when the entry has no journal label (no tuple).
+                journal_label = entry.journal_label
+                journal_head = journals.get(
+                    entry.journal if journal_label is None else (entry.journal, journal_label)
+                )
+                journal, head = journal_head or self._journal(entry)
+                # Pieces and labels are new on every entry (no cache helps): printable ASCII without
+                # the separator nor a space or formula prefix first, nor a space last, is what
+                # _text would leave as it is, the usual case: taken as it is.
+                piece = entry.piece or entry.reference
+                if not (piece and piece.isascii() and piece.isprintable() and piece[0] not in bad_first
+                        and piece[-1] != " " and (tab or sep not in piece)):  # fmt: skip
+                    piece = self._text(piece, "piece")
+                if not piece:
+                    raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
+                dated = dated_parts.get(day) or self._date_parts(day)
+                date, plain_tail, debit_tail, days, keys = dated
+                key_head = keys.get(head)
+                if key_head is None:
+                    key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
+                key, head = key_head
+                # Per line only the account part, amounts and currency change (and the label, when
+                # the entry has none): a row is _PARTS strings, the zero amount written with the
+                # columns around it (`mid_credit`, `debit_tail`).
+                entry_label = raw_label = entry.label
+                if entry_label and not (
+                    entry_label.isascii() and entry_label.isprintable()
+                    and entry_label[0] not in bad_first and entry_label[-1] != " "
+                    and (tab or sep not in entry_label)
+                ):  # fmt: skip
+                    entry_label = self._text(entry_label, "label")
+                mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
+                mid_credit = f"{mid}0,00{sep}"
+                out: list[str] = []  # the lines' parts (_PARTS a line), joined once
+                extend = out.extend
+                total_debit: Decimal | None = None
+                total_credit: Decimal | None = None
+                try:
+                    for line in lines:
+                        # Keyed by the account alone when the line has no auxiliary account: no
+                        # tuple to build and hash on most lines.
+                        kind = (
+                            line.account
+                            if line.aux is None
+                            else (line.account, line.aux, line.aux_name)
+                        )
+                        known = parts.get(kind)
+                        if known is None:
+                            known = self._account_part(line.account, line.aux, line.aux_name, line.label,
+                                                       sep)  # fmt: skip
+                            if len(parts) > 8192:
+                                parts.clear()
+                            parts[kind] = known
+                        # CompteNum<sep> + CompteLib + <sep>CompAuxNum<sep>CompAuxLib, the first holding
+                        # them all when CompteLib is fixed (see _account_part); else CompteLib is the
+                        # line's label, most often the entry's.
+                        account, account_label, aux, account_num = known
+                        if account_label is None:
+                            label = line.label
+                            if label == raw_label and entry_label:
+                                account_label = entry_label
+                            else:
+                                account_label = self._text(label, "label")
+                                if not account_label:
+                                    raise FormatError(
+                                        f"CompteLib is blank for account {account_num} (no label; "
+                                        "give account_labels)",
+                                        field="label",
+                                    )
+                        if not entry_label:
+                            label = self._text(line.label, "label")
+                            if not label:
+                                raise FormatError("EcritureLib is blank", field="label")
+                            mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
+                            mid_credit = f"{mid}0,00{sep}"
+                        debit = line.debit
+                        credit = line.credit
+                        # Not two decimals in plain notation, or negative ("-" sorts before digits):
+                        # _amount formats or refuses.  (Indexing, not slicing: no slice object.)  The
+                        # zero amount is written with the columns around it (`mid_credit`,
+                        # `debit_tail`); a line is _PARTS strings, joined with the entry's others.
+                        if not debit:
+                            if not credit:
+                                raise FormatError("exactly one of debit and credit must be non-zero",
+                                                  field="debit")  # fmt: skip
+                            # Totals skip zeros and start from the first amount: adding costs.
+                            total_credit = credit if total_credit is None else total_credit + credit
+                            text = str(credit)
+                            if len(text) < 3 or text[-3] != "." or text < "0":
+                                text = self._amount(credit, "credit")
+                            closing = plain_tail
+                            if line.currency_amount is not None or line.currency is not None:
+                                closing = self._foreign_closing(closing, line.currency_amount,
+                                                                line.currency)  # fmt: skip
+                            extend((head, account, account_label, aux, mid_credit,
+                                    text.replace(".", ","), closing))  # fmt: skip
+                        elif credit:
+                            raise FormatError("exactly one of debit and credit must be non-zero",
+                                              field="debit")  # fmt: skip
+                        else:
+                            total_debit = debit if total_debit is None else total_debit + debit
+                            text = str(debit)
+                            if len(text) < 3 or text[-3] != "." or text < "0":
+                                text = self._amount(debit, "debit")
+                            closing = debit_tail
+                            if line.currency_amount is not None or line.currency is not None:
+                                closing = self._foreign_closing(closing, line.currency_amount,
+                                                                line.currency)  # fmt: skip
+                            extend((head, account, account_label, aux, mid, text.replace(".", ","),
+                                    closing))  # fmt: skip
+                except FormatError as err:  # the line is the one after those rendered
+                    raise FormatError(
+                        err.message, field=f"lines[{len(out) // _PARTS + 1}].{err.field}"
+                    ) from None
+                if total_debit != total_credit and unbalanced(lines):
+                    total_debit, total_credit = (
+                        sum(map(_debit, lines), _ZERO),
+                        sum(map(_credit, lines), _ZERO),
                     )
-                append(f"{head}{account}{account_label}{aux}{middle}"
-                       f"{text.replace('.', ',')}{closing}")  # fmt: skip
-        except FormatError as err:  # the line is the one after those rendered
-            raise FormatError(err.message, field=f"lines[{len(out) + 1}].{err.field}") from None
-        if total_debit != total_credit and unbalanced(lines):
-            total_debit, total_credit = (
-                sum(map(_debit, lines), _ZERO),
-                sum(map(_credit, lines), _ZERO),
-            )
-            raise FormatError(
-                f"entry is not balanced: debit {total_debit} != credit {total_credit}",
-                field="lines",
-            )
-        append("")  # the last row's line ending
-        return key, self.line_ending.join(out).encode(self._transcoder.encoding)
+                    raise FormatError(
+                        f"entry is not balanced: debit {total_debit} != credit {total_credit}",
+                        field="lines",
+                    )
+                blob = "".join(out).encode(encoding)
+            except FormatError as err:
+                raise FormatError(
+                    err.message, document_key=entry.document_key, field=err.field
+                ) from None
+            yield key, blob
+
+    def _foreign_closing(self, closing: str, amount: Decimal | None, currency: str | None) -> str:
+        """A line's closing columns (see :meth:`_date_parts`) with Montantdevise and Idevise
+        instead of the two empty columns."""
+        sep, eol = self.separator, self.line_ending
+        return closing[: -len(sep) - len(eol)] + self._foreign(amount, currency, sep) + eol
 
     @staticmethod
     def _foreign(amount: Decimal | None, currency: str | None, sep: str) -> str:
@@ -397,14 +420,7 @@ class Fec(Format):
         held = 0
         spills: list[IO[bytes]] = []
         size = int(self.options["sort_chunk_size"])
-        render = self._render
-        for entry in entries:
-            try:
-                key, blob = render(entry)
-            except FormatError as err:
-                raise FormatError(
-                    err.message, document_key=entry.document_key, field=err.field
-                ) from None
+        for key, blob in self._rendered(entries):
             group = chunk.get(key)
             if group is None:
                 chunk[key] = [blob]
