@@ -278,7 +278,7 @@ def _source(ctx: Context, raw_id: str) -> Raw:
 
 
 def _discount(line: Node, ctx: Context) -> Decimal:
-    """The sum of a line's discount allocations (most lines have none: answered at once)."""
+    """The sum of a line's discount allocations (most lines have none: callers ask first)."""
     allocations = line.get("discountAllocations")
     if not allocations:
         return ZERO
@@ -296,7 +296,7 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
     unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
-    discount = _discount(item, ctx)
+    discount = _discount(item, ctx) if item.get("discountAllocations") else ZERO
     tax, rate = _tax(item.get("taxLines"), ctx)
     excl = unit * quantity - discount
     if taxes_included:
@@ -316,7 +316,7 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
 
 def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None:
     price = _money(line.get("originalPriceSet"), ctx, "shipping price")
-    discount = _discount(line, ctx)
+    discount = _discount(line, ctx) if line.get("discountAllocations") else ZERO
     tax, rate = _tax(line.get("taxLines"), ctx)
     if price == 0 and tax == 0:
         return None
@@ -328,10 +328,11 @@ def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None
 def _paid(order: Node, ctx: Context) -> Decimal:
     paid = ZERO
     for txn in _nodes(order.get("transactions")):
-        if str(txn.get("status", "")).upper() != "SUCCESS":
+        status = txn.get("status", "")  # GraphQL enums come upper-case: no str() nor upper()
+        if status != "SUCCESS" and str(status).upper() != "SUCCESS":
             continue
-        kind = str(txn.get("kind", "")).upper()
-        if kind in ("SALE", "CAPTURE"):
+        kind = txn.get("kind", "")
+        if kind in ("SALE", "CAPTURE") or str(kind).upper() in ("SALE", "CAPTURE"):
             paid += _money(txn.get("amountSet"), ctx, "transaction")
     return paid
 
