@@ -632,7 +632,9 @@ class TextExport(Format):
                 continue
             # Values new on every entry (labels, pieces) miss any cache: the common case,
             # printable ASCII that fits and needs no quoting, is finished inline.
-            fits = f"{var}.isascii() and {var}.isprintable() and len({var}) <= L{idx}"
+            fits = f"{var}.isascii() and {var}.isprintable()"
+            if limit is not None:  # else no length to check
+                fits += f" and len({var}) <= L{idx}"
             if p.separator is not None and kind in ("text", "code") and p.neutralise_formulas:
                 # The first character in a set: str.startswith parses its arguments the
                 # slow way (PyArg_ParseTuple), several times the cost.
@@ -648,6 +650,12 @@ class TextExport(Format):
             code += ["else:", f"    {var} = f{idx}({var})"]
 
         for idx, col, _, _, _ in compiled:
+            if col.field == "journal":  # finished once per journal code, not mapped and looked up
+                ns[f"jc{idx}"], var = {}, values[idx]
+                frags[idx] = [f"{var} = jc{idx}.get(e.journal)", f"if {var} is None:",
+                              *(f"    {line}" for line in frags[idx]),
+                              f"    if len(jc{idx}) > 4096:", f"        jc{idx}.clear()",
+                              f"    jc{idx}[e.journal] = {var}"]  # fmt: skip
             if col.field in ENTRY_FIELDS:
                 entry_code += frags[idx]
             else:
@@ -759,8 +767,8 @@ class TextExport(Format):
         ns: dict[str, Any],
     ) -> list[str] | None:
         """The body of the fast loop of :meth:`_compile_render` for one entry ``e``
-        (number ``i``, line number ``n`` so far, then its last), or None when the layout has
-        no fast path.
+        (number ``i``; line number ``n`` so far, then its last, counted only when a
+        line_number column reads it), or None when the layout has no fast path.
 
         In the usual entry every line has one side zero and the other a plain amount with
         two decimals, no foreign amount, and nothing to refuse.  Then a line's row is
@@ -963,8 +971,7 @@ class TextExport(Format):
             *(f"    {line}" for line in loop),
             "if td is None or td != tc:",  # None: no lines
             "    raise SLOW",
-            *([] if numbered else ["n += len(e.lines)"]),
-        ]
+        ]  # without a line_number column, n is not read: not counted
 
     # -- field getters ----------------------------------------------------------------------
 
