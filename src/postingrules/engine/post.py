@@ -153,34 +153,47 @@ def _lookup(table: TablePlan, ctx: Context) -> Any:
 
 
 Postings = dict[tuple[str, str | None, Decimal], list[Any]]
-"""Signed amounts (positive = debit) per posting ``(account, tax code, rate)``, in first-seen
-order, each as ``[amount, provenance]``: one dict look-up per document line."""
+"""Amounts per posting ``(account, tax code, rate)`` as the document states them, in
+first-seen order, each as ``[amount, provenance]``: one dict look-up per document line."""
 
 
 def _build(
     postings: Postings,
+    credits: bool,
+    balance: Decimal,
     label: str,
     rate: Decimal | None,
     currency: str | None,
     analytic: str | None,
     lines: list[EntryLine],
 ) -> Decimal:
-    """Append one entry line per posting (booked in the ruleset currency, zero ones left out);
-    return their balance (debits minus credits)."""
-    balance = ZERO
+    """Append one entry line per posting (booked in the ruleset currency, zero ones left out)
+    and return ``balance`` (debits minus credits) with them.  A positive amount is a credit
+    when ``credits`` (a sale's lines), else a debit (a refund's): most lines of a sale are
+    then booked with no sign to flip."""
     for (account, code, tax_rate), (amount, provenance) in postings.items():
         # cents() and _sides() written out: this runs for every posting of every document.
         if rate is None:
             booked, original = amount.quantize(CENT, ROUND_HALF_UP), None
         else:
-            booked, original = (amount * rate).quantize(CENT, ROUND_HALF_UP), amount
+            booked = (amount * rate).quantize(CENT, ROUND_HALF_UP)
+            original = -amount if credits else amount  # signed: positive = debit
         if booked > 0:
-            debit, credit = booked, NIL
+            if credits:
+                debit, credit = NIL, booked
+                balance -= booked
+            else:
+                debit, credit = booked, NIL
+                balance += booked
         elif booked:
-            debit, credit = NIL, -booked
+            if credits:
+                debit, credit = -booked, NIL
+                balance -= booked
+            else:
+                debit, credit = NIL, -booked
+                balance += booked
         else:
             continue
-        balance += booked
         lines.append(
             EntryLine(
                 account,
@@ -235,7 +248,7 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     if plan.vat is None:
         raise Refused("the ruleset has no `vat` table")
     analytic = None if settings.analytic is None else settings.analytic(ctx)
-    # Sales are credits: accumulate in "sale orientation" (credit negative), flip for refunds.
+    # Amounts as the document states them; _build knows a sale's are credits.
     sale = doc.kind == "sale"
     sales: Postings = {}
     taxes: Postings = {}
@@ -251,8 +264,7 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
                 cache[key] = resolved
         account, code, sales_where, tax_account, tax_where = resolved
         tax_rate = line.tax_rate
-        # Sales are credits: accumulate in "sale orientation" (credit negative); refunds flip.
-        amount = -line.total_excl if sale else line.total_excl
+        amount = line.total_excl
         posting = (account, code, tax_rate)
         found = sales.get(posting)
         if found is None:
@@ -270,9 +282,9 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
             posting = (tax_account, code, tax_rate)
             found = taxes.get(posting)
             if found is None:
-                taxes[posting] = [-tax if sale else tax, tax_where]
+                taxes[posting] = [tax, tax_where]
             else:
-                found[0] += -tax if sale else tax
+                found[0] += tax
     ctx.line = None
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where, party = _customer(settings, ctx)
@@ -297,8 +309,8 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
             customer_where,
         )
     ]
-    balance = signed_total + _build(sales, label, rate, currency, analytic, lines)
-    balance += _build(taxes, label, rate, currency, None, lines)
+    balance = _build(sales, sale, signed_total, label, rate, currency, analytic, lines)
+    balance = _build(taxes, sale, balance, label, rate, currency, None, lines)
     # balance > 0: debits exceed credits → a gain (sale) must be credited, and vice versa.
     if balance:
         lines.append(_gap_line(plan, settings, balance, label, ctx))
