@@ -305,7 +305,8 @@ class Fec(Format):
                         debit = line.debit
                         credit = line.credit
                         # Not two decimals in plain notation, or negative ("-" sorts before digits):
-                        # _amount formats or refuses.  (Indexing, not slicing: no slice object.)  The
+                        # _amount formats or refuses.  (Indexing, not slicing: no slice object;
+                        # IndexError, not a length test: no call in the usual case.)  The
                         # zero amount is written with the columns around it (`mid_credit`,
                         # `debit_tail`); a line is _PARTS strings, joined with the entry's others.
                         if not debit:
@@ -315,7 +316,10 @@ class Fec(Format):
                             # Totals skip zeros and start from the first amount: adding costs.
                             total_credit = credit if total_credit is None else total_credit + credit
                             text = str(credit)
-                            if len(text) < 3 or text[-3] != "." or text < "0":
+                            try:
+                                if text[-3] != "." or text < "0":
+                                    text = self._amount(credit, "credit")
+                            except IndexError:  # fewer than 3 characters
                                 text = self._amount(credit, "credit")
                             closing = plain_tail
                             if line.currency_amount is not None or line.currency is not None:
@@ -329,7 +333,10 @@ class Fec(Format):
                         else:
                             total_debit = debit if total_debit is None else total_debit + debit
                             text = str(debit)
-                            if len(text) < 3 or text[-3] != "." or text < "0":
+                            try:
+                                if text[-3] != "." or text < "0":
+                                    text = self._amount(debit, "debit")
+                            except IndexError:  # fewer than 3 characters
                                 text = self._amount(debit, "debit")
                             closing = debit_tail
                             if line.currency_amount is not None or line.currency is not None:

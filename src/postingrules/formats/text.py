@@ -939,9 +939,15 @@ class TextExport(Format):
                 *([f"    if {' or '.join(zero)}:", "        raise SLOW"] if zero else []),
                 f"    t = str({side})",
                 *([f"    if {' or '.join(tests)}:", "        raise SLOW"] if tests else []),
-                '    if len(t) < 3 or t[-3] != ".":',  # not two decimals in plain notation
+                # Not two decimals in plain notation (IndexError: shorter than 3 characters;
+                # a try costs nothing, a length test a call): as _money does.
+                "    try:",
+                '        plain = t[-3] == "."',
+                "    except IndexError:",
+                "        plain = False",
+                "    if not plain:",
                 *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
-                f'        t = f"{{{side}:.2f}}"',  # as _money does
+                f'        t = f"{{{side}:.2f}}"',
                 *(["    else:"] if cents else []),
                 *(f'        y{idx} = t.replace(".", "").lstrip("0") or "0"' for idx in sorted(cents)),
                 f"    t{side} = {side} if t{side} is None else t{side} + {side}",
