@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from postingrules.model.documents import Line
 
 
-@dataclass(slots=True)
-class Context:
-    """What a condition, value or template sees: the document, the current line, the regime."""
+class Context(msgspec.Struct, gc=False):
+    """What a condition, value or template sees: the document, the current line, the regime.
+
+    A msgspec Struct rather than a dataclass: one is made per document, and a Struct is built
+    in C, where a dataclass runs a Python ``__init__``.  It holds no cycles (``gc=False``)."""
 
     doc: Any
     line: Line | None = None
