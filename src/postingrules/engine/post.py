@@ -317,22 +317,24 @@ def _post_commercial(plan: Plan, variant: Variant, doc: Sale | Refund, ctx: Cont
     piece_default = (
         (doc.number or doc.order_reference or doc.key) if sale else (doc.number or doc.key)
     )
+    journal = settings.journal.value if settings.journal else ""
+    # Positional, in the Struct's field order: msgspec matches each keyword by name.
     return Entry(
-        journal=settings.journal.value if settings.journal else "",
-        journal_label=plan.journals.get(settings.journal.value) if settings.journal else None,
-        date=_date(settings, ctx),
-        piece=_text(settings.piece, ctx, piece_default, "piece"),
-        reference=_text(settings.reference, ctx, doc.order_reference or "", "reference"),
-        label=label,
-        document_key=doc.key,
-        document_kind=doc.kind,
-        currency=plan.currency,
-        lines=tuple(lines),
-        payment_method=None
+        journal,
+        _date(settings, ctx),
+        _text(settings.piece, ctx, piece_default, "piece"),
+        _text(settings.reference, ctx, doc.order_reference or "", "reference"),
+        label,
+        doc.key,
+        doc.kind,
+        plan.currency,
+        tuple(lines),
+        None  # payment_method
         if doc.payment_method is None
         else (doc.payment_method.label or doc.payment_method.code),
-        metadata={"regime": ctx.regime} if ctx.regime else {},
-        party=party,
+        plan.journals.get(journal) if journal else None,  # journal_label
+        {"regime": ctx.regime} if ctx.regime else {},  # metadata
+        party,
     )
 
 
@@ -439,19 +441,20 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
             account, -sign * amount, -sign * doc.amount, customer_where, aux=aux, aux_name=aux_name
         )
     )
-    return Entry(
-        journal=journal,
-        journal_label=plan.journals.get(journal),
-        date=_date(settings, ctx),
-        piece=_text(settings.piece, ctx, doc.id or doc.key, "piece"),
-        reference=_text(
+    return Entry(  # positional, as in _post_commercial
+        journal,
+        _date(settings, ctx),
+        _text(settings.piece, ctx, doc.id or doc.key, "piece"),
+        _text(
             settings.reference, ctx, doc.transaction_id or doc.order_reference or "", "reference"
         ),
-        label=label,
-        document_key=doc.key,
-        document_kind="payment",
-        currency=plan.currency,
-        lines=tuple(lines),
-        payment_method=doc.method.label or doc.method.code,
-        party=party,
+        label,
+        doc.key,
+        "payment",
+        plan.currency,
+        tuple(lines),
+        doc.method.label or doc.method.code,  # payment_method
+        plan.journals.get(journal),  # journal_label
+        {},  # metadata
+        party,
     )
