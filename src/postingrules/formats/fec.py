@@ -24,6 +24,7 @@ import marshal
 import re
 import struct
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from decimal import Decimal
@@ -66,7 +67,7 @@ _ACCOUNT = re.compile(r"^[0-9]{3}")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
-_Dated = tuple[str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
+_Dated = tuple[str, str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
 _Account = tuple[str, str | None, str, str]  # see Fec._account_part
 
 
@@ -158,7 +159,8 @@ class Fec(Format):
         return safe
 
     def _date_parts(self, day: dt.date) -> _Dated:
-        """What every entry of a date shares, kept per date: the date's text, the columns
+        """What every entry of a date shares, kept per date: the date's text, the same
+        between separators (PieceDate in the middle of a row), the columns
         from EcritureLet to Idevise and the line ending after a credit with no foreign
         currency (empty Montantdevise and Idevise), the same after a debit (``<sep>0,00``
         first), the two dates of the sort key packed, and by journal (its first columns, see
@@ -171,7 +173,7 @@ class Fec(Format):
         if len(self._dated) > 4096:
             self._dated.clear()
         parts = self._dated[day] = (
-            date, f"{tail}{sep}{eol}", f"{sep}0,00{tail}{sep}{eol}", days, {}
+            date, f"{sep}{date}{sep}", f"{tail}{sep}{eol}", f"{sep}0,00{tail}{sep}{eol}", days, {}
         )  # fmt: skip
         return parts
 
@@ -216,6 +218,7 @@ class Fec(Format):
         sep = self.separator
         start, end = self._year
         bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
+        zero_sep = f"0,00{sep}"  # a debit line's Credit column
         journals, dated_parts, parts = self._journals, self._dated, self._parts
         encoding = self._transcoder.encoding
         for entry in entries:
@@ -243,7 +246,7 @@ class Fec(Format):
                 if not piece:
                     raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
                 dated = dated_parts.get(day) or self._date_parts(day)
-                date, plain_tail, debit_tail, days, keys = dated
+                date, date_sep, plain_tail, debit_tail, days, keys = dated
                 key_head = keys.get(head)
                 if key_head is None:
                     key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
@@ -258,8 +261,8 @@ class Fec(Format):
                     and (tab or sep not in entry_label)
                 ):  # fmt: skip
                     entry_label = self._text(entry_label, "label")
-                mid = f"{sep}{piece}{sep}{date}{sep}{entry_label}{sep}"
-                mid_credit = f"{mid}0,00{sep}"
+                mid = f"{sep}{piece}{date_sep}{entry_label}{sep}"
+                mid_credit = mid + zero_sep
                 out: list[str] = []  # the lines' parts (_PARTS a line), joined once
                 extend = out.extend
                 total_debit: Decimal | None = None
@@ -300,8 +303,8 @@ class Fec(Format):
                             label = self._text(line.label, "label")
                             if not label:
                                 raise FormatError("EcritureLib is blank", field="label")
-                            mid = f"{sep}{piece}{sep}{date}{sep}{label}{sep}"
-                            mid_credit = f"{mid}0,00{sep}"
+                            mid = f"{sep}{piece}{date_sep}{label}{sep}"
+                            mid_credit = mid + zero_sep
                         debit = line.debit
                         credit = line.credit
                         # Not two decimals in plain notation, or negative ("-" sorts before digits):
@@ -423,20 +426,16 @@ class Fec(Format):
         needs no sorting, only its keys sorted when it is spilled; merging the spills goes
         by key and spill number, a group of up to ``_SPILL_BATCH`` entries at a time.
         """
-        chunk: dict[bytes, list[bytes]] = {}
+        chunk: defaultdict[bytes, list[bytes]] = defaultdict(list)
         held = 0
         spills: list[IO[bytes]] = []
         size = int(self.options["sort_chunk_size"])
         for key, blob in self._rendered(entries):
-            group = chunk.get(key)
-            if group is None:
-                chunk[key] = [blob]
-            else:
-                group.append(blob)
+            chunk[key].append(blob)
             held += 1
             if held >= size:
                 spills.append(self._spill(((k, chunk[k]) for k in sorted(chunk)), stack))
-                chunk, held = {}, 0
+                chunk, held = defaultdict(list), 0
                 if len(spills) >= _MAX_SPILLS:
                     spills = [self._spill(_merge(spills), stack)]
         # The last chunk is merged from memory, not spilled and read back: it is held
