@@ -30,8 +30,6 @@ from postingrules.model.documents import Line, Payment, Refund, Sale
 from postingrules.model.entries import ZERO, Entry, EntryLine, Party, Refusal, Skipped
 
 CENT = Decimal("0.01")
-ONE = Decimal(1)
-MINUS_ONE = Decimal(-1)
 NIL = CENT * 0  # 0.00: zero sides print with two decimals like the other side
 
 
@@ -407,40 +405,49 @@ def _post_payment(plan: Plan, settings: Settings, doc: Payment, ctx: Context) ->
     label = _text(settings.label, ctx, doc.order_reference or doc.key, "label")
     account, aux, aux_name, customer_where, party = _customer(settings, ctx)
 
-    def book(amount: Decimal) -> Decimal:
-        return cents(amount if rate is None else amount * rate)
+    amount = cents(doc.amount if rate is None else doc.amount * rate)
+    fee_booked = cents(fees if rate is None else fees * rate)
+    incoming = doc.direction == "in"  # the bank and fees are debited, the customer credited
+    currency = None if rate is None else doc.currency
 
-    amount, fee_booked = book(doc.amount), book(fees)
-    sign = ONE if doc.direction == "in" else MINUS_ONE
-    original = None if rate is None else doc.currency
-
-    def line(acct: str, signed: Decimal, orig: Decimal, where: str, **extra: Any) -> EntryLine:
-        debit, credit = _sides(signed)
+    def line(
+        acct: str,
+        booked: Decimal,
+        original: Decimal | None,
+        debit: bool,
+        where: str,
+        aux: str | None = None,
+        aux_name: str | None = None,
+    ) -> EntryLine:
+        """A line of ``booked`` (never negative: a payment's amount and fees are not) on the
+        debit side or the credit side; ``original``, the amount in the document's currency, is
+        kept for a foreign-currency document only."""
         return EntryLine(
             acct,
-            debit,
-            credit,
-            label=label,
-            currency_amount=None if rate is None else orig,
-            currency=original,
-            provenance=where,
-            **extra,
+            booked if debit else NIL,
+            NIL if debit else booked,
+            label,
+            aux,
+            aux_name,
+            None,
+            None,
+            None,
+            None if original is None else original if debit else -original,
+            currency,
+            where,
         )
 
     lines = []
     if amount != fee_booked:  # fees can eat the whole payment: then no bank line
         bank = row.outputs["bank"](ctx)
-        lines.append(
-            line(bank, sign * (amount - fee_booked), sign * (doc.amount - fees), row.provenance)
-        )
-    if fees:
+        original = None if rate is None else doc.amount - fees
+        lines.append(line(bank, amount - fee_booked, original, incoming, row.provenance))
+    if fee_booked:  # fees that round to nothing make no line
         assert fees_plan is not None
-        lines.append(line(fees_plan(ctx), sign * fee_booked, sign * fees, row.provenance))
-    lines.append(
-        line(
-            account, -sign * amount, -sign * doc.amount, customer_where, aux=aux, aux_name=aux_name
-        )
-    )
+        original = None if rate is None else fees
+        lines.append(line(fees_plan(ctx), fee_booked, original, incoming, row.provenance))
+    original = None if rate is None else doc.amount
+    lines.append(line(account, amount, original, not incoming, customer_where, aux, aux_name))
     return Entry(  # positional, as in _post_commercial
         journal,
         _date(settings, ctx),
