@@ -561,6 +561,7 @@ class TextExport(Format):
             kinds = []
         kind_code: list[str] = []
         frags: dict[int, list[str]] = {}  # each column's code, setting its variable
+        unique: dict[int, tuple[str, list[str], str, str]] = {}  # labels, pieces: see below
         for idx, col, finish, cache, getter in compiled:
             name = col.field
             per_entry = name in ENTRY_FIELDS
@@ -642,12 +643,16 @@ class TextExport(Format):
                 fits += f" and {var}[:1] not in FP"
             ns["Q"] = p.quote_char
             if p.separator is None:
-                code += [f"if {fits}:", f"    {var} = {var}.{just}(W{idx}, P{idx})"]
+                then, seps = f"{var} = {var}.{just}(W{idx}, P{idx})", ""
             elif p.quoting == "all" or col.quoted:
-                code += [f"if {fits} and Q not in {var}:", f"    {var} = Q + {var} + Q"]
+                then, seps = f"{var} = Q + {var} + Q", "Q"
             else:
-                code += [f"if {fits} and J not in {var} and Q not in {var}:", "    pass"]
-            code += ["else:", f"    {var} = f{idx}({var})"]
+                then, seps = "pass", "JQ"
+            tests = "".join(f" and {c} not in {var}" for c in seps)
+            code += [f"if {fits}{tests}:", f"    {then}", "else:", f"    {var} = f{idx}({var})"]
+            # For _compile_fast: the raw value, the tests on the value alone, the separator
+            # and quote tests, the finished value when all pass.
+            unique[idx] = (raw[0], fits.split(" and ")[2:], seps, then)
 
         for idx, col, _, _, _ in compiled:
             if col.field == "journal":  # finished once per journal code, not mapped and looked up
@@ -660,7 +665,9 @@ class TextExport(Format):
                 entry_code += frags[idx]
             else:
                 (kind_code if idx in kinds else line_code).extend(frags[idx])
-        fast = self._compile_fast(compiled, frags, values, entry_code[:], ns)
+        entry_cols = [idx for idx, col, _, _, _ in compiled if col.field in ENTRY_FIELDS]
+        entry_fast = self._checked_once(entry_cols, frags, values, unique)
+        fast = self._compile_fast(compiled, frags, values, entry_fast, ns)
         if kinds:
             finished = ", ".join(values[idx] for idx in kinds)
             ns["LK"] = {}
@@ -757,6 +764,34 @@ class TextExport(Format):
         ])  # fmt: skip
         exec(compile(source, f"<{p.name} writer>", "exec"), ns)  # built the same way
         return ns["render"], ns["write_all"]
+
+    @staticmethod
+    def _checked_once(
+        entry_cols: list[int],
+        frags: dict[int, list[str]],
+        values: dict[int, str],
+        unique: dict[int, tuple[str, list[str], str, str]],
+    ) -> list[str]:
+        """The entry fields' code with the labels and pieces (values new on every entry)
+        checked together: one ``isascii``, ``isprintable`` and separator and quote test on
+        their concatenation instead of one each; when one fails, each value is checked as
+        in ``render``.  (A separator of several characters across two values only sends them
+        to their own checks.)  The other entry fields come first: none reads these."""
+        together = [idx for idx in entry_cols if idx in unique]
+        if len(together) < 2:
+            return [line for idx in entry_cols for line in frags[idx]]
+        seps = sorted(set("".join(unique[idx][2] for idx in together)))
+        tests = ["u.isascii()", "u.isprintable()", *(f"{c} not in u" for c in seps),
+                 *(test for idx in together for test in unique[idx][1])]  # fmt: skip
+        return [
+            *(line for idx in entry_cols if idx not in unique for line in frags[idx]),
+            *(unique[idx][0] for idx in together),
+            f'u = f"{"".join(f"{{{values[idx]}}}" for idx in together)}"',
+            f"if {' and '.join(tests)}:",
+            *(f"    {unique[idx][3]}" for idx in together),
+            "else:",
+            *(f"    {line}" for idx in together for line in frags[idx][1:]),
+        ]
 
     def _compile_fast(
         self,
