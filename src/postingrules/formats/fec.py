@@ -318,35 +318,30 @@ class Fec(Format):
                                                   field="debit")  # fmt: skip
                             # Totals skip zeros and start from the first amount: adding costs.
                             total_credit = credit if total_credit is None else total_credit + credit
-                            text = str(credit)
-                            try:
-                                if text[-3] != "." or text < "0":
-                                    text = self._amount(credit, "credit")
-                            except IndexError:  # fewer than 3 characters
-                                text = self._amount(credit, "credit")
+                            amount = credit  # separate stores: no tuple packed and unpacked a line
+                            side = "credit"
+                            middle = mid_credit
                             closing = plain_tail
-                            if line.currency_amount is not None or line.currency is not None:
-                                closing = self._foreign_closing(closing, line.currency_amount,
-                                                                line.currency)  # fmt: skip
-                            extend((head, account, account_label, aux, mid_credit,
-                                    text.replace(".", ","), closing))  # fmt: skip
                         elif credit:
                             raise FormatError("exactly one of debit and credit must be non-zero",
                                               field="debit")  # fmt: skip
                         else:
                             total_debit = debit if total_debit is None else total_debit + debit
-                            text = str(debit)
-                            try:
-                                if text[-3] != "." or text < "0":
-                                    text = self._amount(debit, "debit")
-                            except IndexError:  # fewer than 3 characters
-                                text = self._amount(debit, "debit")
+                            amount = debit
+                            side = "debit"
+                            middle = mid
                             closing = debit_tail
-                            if line.currency_amount is not None or line.currency is not None:
-                                closing = self._foreign_closing(closing, line.currency_amount,
-                                                                line.currency)  # fmt: skip
-                            extend((head, account, account_label, aux, mid, text.replace(".", ","),
-                                    closing))  # fmt: skip
+                        text = str(amount)
+                        try:
+                            if text[-3] != "." or text < "0":
+                                text = self._amount(amount, side)
+                        except IndexError:  # fewer than 3 characters
+                            text = self._amount(amount, side)
+                        if line.currency_amount is not None or line.currency is not None:
+                            closing = self._foreign_closing(closing, line.currency_amount,
+                                                            line.currency)  # fmt: skip
+                        extend((head, account, account_label, aux, middle, text.replace(".", ","),
+                                closing))  # fmt: skip
                 except FormatError as err:  # the line is the one after those rendered
                     raise FormatError(
                         err.message, field=f"lines[{len(out) // _PARTS + 1}].{err.field}"
