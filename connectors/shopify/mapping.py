@@ -193,8 +193,8 @@ def _tax(tax_lines: Any, ctx: Context) -> tuple[Decimal, Decimal]:
     for tax in tax_lines if type(tax_lines) is list else _nodes(tax_lines):
         amount += _money(tax.get("priceSet"), ctx, "tax line")
         percent = tax.get("ratePercentage")
-        if percent is not None:  # parsed JSON gives a Decimal: dec() would hand it back
-            rate += percent if type(percent) is Decimal else dec(percent)
+        if percent is not None:
+            rate += dec(percent)
         elif tax.get("rate") is not None:
             rate += dec(tax["rate"]) * 100
         else:
@@ -291,8 +291,7 @@ def _discount(line: Node, ctx: Context) -> Decimal:
 def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     """A product line, built as one dict in the order of ``Line``'s fields (the order the
     validator reads them in fastest)."""
-    quantity = item.get("quantity", 0)
-    quantity = Decimal(quantity) if type(quantity) is int else dec(quantity)
+    quantity = dec(item.get("quantity", 0))
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
     unit = _money(item.get("originalUnitPriceSet"), ctx, "originalUnitPrice")
@@ -337,13 +336,8 @@ def _paid(order: Node, ctx: Context) -> Decimal:
     return paid
 
 
-def _common(
-    order: Node, ctx: Context, seen: Any = None, seen_date: dt.date | None = None
-) -> dict[str, Any]:
-    """The fields every document of the order shares; ``seen`` is a timestamp text already
-    read as ``seen_date`` (the sale's invoice date), not parsed again when it is the
-    order date's too (an order processed when created, or without ``createdAt``)."""
-    created = order.get("createdAt") or order.get("processedAt")
+def _common(order: Node, ctx: Context) -> dict[str, Any]:
+    """The fields every document of the order shares."""
     currency = _currency(order.get("totalPriceSet"), ctx) or (
         order.get("presentmentCurrencyCode")
         if ctx.money == "presentment"
@@ -353,9 +347,7 @@ def _common(
     return {
         "order_id": _legacy_id(order),
         "order_reference": _text(order.get("name")),
-        "order_date": seen_date
-        if type(created) is str and created == seen and seen_date
-        else _date(created),
+        "order_date": _date(order.get("createdAt") or order.get("processedAt")),
         "currency": currency,
         "exchange_rate": _exchange_rate(order, ctx),
         "customer": _customer(order, ctx),
@@ -379,11 +371,10 @@ def map_sale(order: Node, ctx: Context, common: Raw | None = None) -> Document:
     incl = _money(order.get("totalPriceSet"), ctx, "totalPrice")
     tax = _money(order.get("totalTaxSet"), ctx, "totalTax")
     status = str(order.get("displayFinancialStatus") or "").upper()
-    processed = order.get("processedAt") or order.get("createdAt")
-    invoice_date = _date(processed)
+    invoice_date = _date(order.get("processedAt") or order.get("createdAt"))
     paid = _paid(order, ctx)
     if not common:
-        common = _common(order, ctx, processed, invoice_date)
+        common = _common(order, ctx)
     order_id = common["order_id"]
     return validate_document(
         {
