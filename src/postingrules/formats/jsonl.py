@@ -14,8 +14,8 @@ CHUNK = 1 << 16
 Small enough to stay in the processor's cache: each entry is encoded as soon as it is
 posted and its objects freed, and the buffer's memory is the same at every write.  Encoding
 batches of 256 entries into a new bytes object held ~1 MiB of entries plus ~380 KiB of
-output at a time, and the simulated 512 KiB cache missed 2.7 times as often (363 against 134
-misses a document on the benchmark's documents, cachegrind ``--LL=524288,8,64``)."""
+output at a time, and a simulated 512 KiB cache missed 2.4 times as often (343 against 145
+misses a document, end to end on the benchmark's documents, cachegrind ``--LL=524288,8,64``)."""
 
 
 class JsonLines(Format):
