@@ -376,6 +376,28 @@ _LINE_KIND = frozenset(("account", "aux", "aux_name", "line_currency", "tax_code
 """Line fields that repeat from line to line (a few accounts, no amounts nor labels)."""
 
 
+def _line_kinds(
+    compiled: list[tuple[int, Column, Finish | None, _Cache | None, Any]], plain_accounts: bool
+) -> tuple[list[int], list[str]]:
+    """The columns that depend only on the kind of line (account, auxiliary account…) and
+    the line attributes they read, in column order: what the renderers cache by kind."""
+    kinds = [idx for idx, col, _, _, _ in compiled
+             if col.field in _LINE_KIND and (col.field != "account" or plain_accounts)]  # fmt: skip
+    attrs = list(dict.fromkeys(_ATTRIBUTES.get(col.field, ("account",))[0]
+                               for idx, col, _, _, _ in compiled if idx in kinds))  # fmt: skip
+    return kinds, attrs
+
+
+def _kind_key(attrs: list[str]) -> str:
+    """The expression keying a cache by a line's kind: the first attribute alone when the
+    others are None (no tuple to build and hash on most lines)."""
+    first, *others = attrs
+    if not others:
+        return f"ln.{first}"
+    alone = " and ".join(f"ln.{attr} is None" for attr in others)
+    return f"ln.{first} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})"
+
+
 def _fuse_attribute(
     name: str, blank_none: bool, finish: Finish | None, cache: _Cache | None
 ) -> Getter:
@@ -553,12 +575,8 @@ class TextExport(Format):
         # The columns that depend only on the kind of line (account, auxiliary account…):
         # with two or more, their finished values are cached together by their attributes
         # (one look-up a line instead of one per column), `kind_code` run on a miss.
-        kinds = [idx for idx, col, _, _, _ in compiled
-                 if col.field in _LINE_KIND and (col.field != "account" or plain_accounts)]  # fmt: skip
-        attrs = list(dict.fromkeys(_ATTRIBUTES.get(col.field, ("account",))[0]
-                                   for idx, col, _, _, _ in compiled if idx in kinds))  # fmt: skip
-        if len(attrs) < 2:
-            kinds = []
+        line_kinds = _line_kinds(compiled, plain_accounts)
+        kinds, attrs = line_kinds if len(line_kinds[1]) >= 2 else ([], [])
         kind_code: list[str] = []
         frags: dict[int, list[str]] = {}  # each column's code, setting its variable
         unique: dict[int, tuple[str, list[str], str, str]] = {}  # labels, pieces: see below
@@ -667,14 +685,12 @@ class TextExport(Format):
                 (kind_code if idx in kinds else line_code).extend(frags[idx])
         entry_cols = [idx for idx, col, _, _, _ in compiled if col.field in ENTRY_FIELDS]
         entry_fast = self._checked_once(entry_cols, frags, values, unique)
-        fast = self._compile_fast(compiled, frags, values, entry_fast, ns)
+        fast = self._compile_fast(compiled, frags, values, entry_fast, ns, line_kinds)
         if kinds:
             finished = ", ".join(values[idx] for idx in kinds)
             ns["LK"] = {}
-            first, *others = attrs  # keyed by the first alone when the others are None
-            alone = " and ".join(f"ln.{attr} is None" for attr in others)
             line_code[:0] = [
-                f"lk = ln.{first} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})",
+                f"lk = {_kind_key(attrs)}",
                 "lt = LK.get(lk)",
                 "if lt is None:",
                 *(f"    {line}" for line in kind_code),
@@ -800,6 +816,7 @@ class TextExport(Format):
         values: dict[int, str],
         entry_code: list[str],
         ns: dict[str, Any],
+        line_kinds: tuple[list[int], list[str]],
     ) -> list[str] | None:
         """The body of the fast loop of :meth:`_compile_render` for one entry ``e``
         (number ``i``; line number ``n`` so far, then its last, counted only when a
@@ -817,11 +834,7 @@ class TextExport(Format):
         """
         p = self.profile
         fields_ = {col.field for _, col, _, _, _ in compiled}
-        plain_accounts = not (p.numeric_accounts or p.account_padding)
-        kinds = [idx for idx, col, _, _, _ in compiled
-                 if col.field in _LINE_KIND and (col.field != "account" or plain_accounts)]  # fmt: skip
-        attrs = list(dict.fromkeys(_ATTRIBUTES.get(col.field, ("account",))[0]
-                                   for idx, col, _, _, _ in compiled if idx in kinds))  # fmt: skip
+        kinds, attrs = line_kinds  # cached by kind here even when they read one attribute
         columns = {idx: (col, finish) for idx, col, finish, _, _ in compiled}
         # abs(), d - c and the sense need a positive amount to equal the amount's own text;
         # abs() and d - c round past the context's precision: a short amount does not.
@@ -942,15 +955,10 @@ class TextExport(Format):
         kind_code: list[str] = []
         if kind_runs:
             ns["FK"] = {}
-            first, *others = attrs  # keyed by the first alone when the others are None
-            key = f"ln.{first}"
-            if others:
-                alone = " and ".join(f"ln.{attr} is None" for attr in others)
-                key = f"{key} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})"
             kind_vars = ", ".join(kind_runs.values())
             finished_runs = "".join(f'f"{body}", ' for body in kind_runs)
             kind_code = [
-                f"lk = {key}",
+                f"lk = {_kind_key(attrs)}",
                 "lt = FK.get(lk)",
                 "if lt is None:",
                 *(f"    {line}" for idx in kinds for line in frags[idx]),
