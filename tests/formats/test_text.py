@@ -385,6 +385,11 @@ FAST_OPTIONS: tuple[dict[str, Any], ...] = (
                  {"field": "amount_cents", "width": 9, "pad": "0", "align": "right"},
                  {"field": "debit", "width": 10}, {"field": "account", "width": 8},
                  {"field": "credit", "width": 10}], "separator": None},
+    # quoted labels and pieces (quotes written around the bare values), date columns laid out
+    # alike (one text) or not, the auxiliary-or-label column
+    {"columns": ["date", {"field": "due_date", "date_format": "%Y"}, "due_date",
+                 {"field": "label", "quoted": True}, {"field": "piece", "quoted": True},
+                 "account_label", "debit", "credit"], "quote_char": "'"},
 )  # fmt: skip
 
 

@@ -580,6 +580,8 @@ class TextExport(Format):
         kind_code: list[str] = []
         frags: dict[int, list[str]] = {}  # each column's code, setting its variable
         unique: dict[int, tuple[str, list[str], str, str]] = {}  # labels, pieces: see below
+        bare: dict[int, list[str]] = {}  # quoted ones, as the fast path wants them
+        dates: dict[Column, int] = {}  # date columns by layout, the first one's index
         for idx, col, finish, cache, getter in compiled:
             name = col.field
             per_entry = name in ENTRY_FIELDS
@@ -605,10 +607,16 @@ class TextExport(Format):
                        f'{var} = "" if {var} is None else money({var})']  # fmt: skip
             elif name in ("entry_number", "line_number"):
                 raw = [f"{var} = str({k})"]
+            elif name == "account_label":  # as its getter: two Python calls a line fewer
+                raw = [f"{var} = (ln.aux_name or ln.aux or ln.label) if ln.aux else ln.label"]
             elif name == "journal":
                 ns["JM"] = p.journal_map
                 raw = [f"{var} = JM.get(e.journal, e.journal)"]
             elif name in ("date", "due_date"):  # finished text cached by date
+                same = dates.setdefault(replace(col, field="date", header=None), idx)
+                if same != idx:  # laid out as an earlier date column (EBP's due date): its text
+                    values[idx] = values[same]
+                    continue
                 ns[f"g{idx}"], ns[f"dc{idx}"] = getter, {}
                 code += [f"{var} = dc{idx}.get(e.date)", f"if {var} is None:",
                          f"    if len(dc{idx}) > 4096:", f"        dc{idx}.clear()",
@@ -671,6 +679,11 @@ class TextExport(Format):
             # For _compile_fast: the raw value, the tests on the value alone, the separator
             # and quote tests, the finished value when all pass.
             unique[idx] = (raw[0], fits.split(" and ")[2:], seps, then)
+            if seps == "Q" and len(p.quote_char) == 1:
+                # The fast path leaves a quoted value bare and writes its quotes with the
+                # literals around it (two concatenations an entry fewer): the finisher's
+                # `q + text + q` loses its quotes.
+                bare[idx] = [*code[:2], "    pass", "else:", f"    {var} = f{idx}({var})[1:-1]"]
 
         for idx, col, _, _, _ in compiled:
             if col.field == "journal":  # finished once per journal code, not mapped and looked up
@@ -684,8 +697,11 @@ class TextExport(Format):
             else:
                 (kind_code if idx in kinds else line_code).extend(frags[idx])
         entry_cols = [idx for idx, col, _, _, _ in compiled if col.field in ENTRY_FIELDS]
-        entry_fast = self._checked_once(entry_cols, frags, values, unique)
-        fast = self._compile_fast(compiled, frags, values, entry_fast, ns, line_kinds)
+        entry_fast = self._checked_once(
+            entry_cols, {**frags, **bare}, values,
+            {idx: (*spec[:3], "pass") if idx in bare else spec for idx, spec in unique.items()},
+        )  # fmt: skip
+        fast = self._compile_fast(compiled, frags, values, entry_fast, ns, line_kinds, set(bare))
         if kinds:
             finished = ", ".join(values[idx] for idx in kinds)
             ns["LK"] = {}
@@ -817,6 +833,7 @@ class TextExport(Format):
         entry_code: list[str],
         ns: dict[str, Any],
         line_kinds: tuple[list[int], list[str]],
+        bare: set[int],
     ) -> list[str] | None:
         """The body of the fast loop of :meth:`_compile_render` for one entry ``e``
         (number ``i``; line number ``n`` so far, then its last, counted only when a
@@ -830,7 +847,8 @@ class TextExport(Format):
         these with the entry's parts and its amount.  Anything else (a zero line, a signed
         zero, an amount that is not two decimals, a refused value…) raises :class:`_Slow`
         or :class:`FormatError`, and :meth:`write` renders the entry again with ``render``,
-        which is exact in every case.  Names are bound as in ``render``.
+        which is exact in every case.  Names are bound as in ``render``; the quoted values
+        in ``bare`` are left unquoted by ``entry_code``, their quotes written as literals.
         """
         p = self.profile
         fields_ = {col.field for _, col, _, _, _ in compiled}
@@ -884,7 +902,10 @@ class TextExport(Format):
                         continue
                     col, finish = columns[idx]
                     name = col.field
-                    if name in ENTRY_FIELDS:
+                    if idx in bare:  # quoted: its quotes are literals
+                        q = ("L", p.quote_char)
+                        pieces += [q, ("E", values[idx]), q]
+                    elif name in ENTRY_FIELDS:
                         pieces.append(("E", values[idx]))
                     elif idx in kinds:
                         pieces.append(("K", values[idx]))
