@@ -301,6 +301,14 @@ def test_number_overflowing_its_column_is_refused_or_wrapped_when_configured() -
     assert rows[-2] == b"0445720"  # entry 10 keeps its last digit
 
 
+def test_cents_in_a_narrow_column_of_zeros_fit_without_their_leading_zero() -> None:
+    entry = sale("cents", 3, "F1", "x", line("411000", "0.50"), line("707200", "0", "0.50"))
+    narrow = [{"field": "amount_cents", "width": 2, "align": "right", "pad": "0",
+               "truncate": "right"}]  # fmt: skip
+    out = export("text", [entry], separator=None, header=False, columns=narrow)
+    assert out == b"50\r\n50\r\n"  # not "05": the zero of 0.50 is no digit to keep
+
+
 # --- the compiled row renderer agrees with the per-field getters ------------------------------
 
 TRICKY = (

@@ -881,8 +881,11 @@ class TextExport(Format):
             ns[f"fl{idx}"] = sys.maxsize if col.width is None else col.width
             if p.separator is None:
                 just = "rjust" if col.align == "right" else "ljust"
+                # Cents right-aligned in zeros are written with the leading zero of "0.xx"
+                # kept (it is padding too); a value too long goes to the finisher without it.
+                whole = f'{raw}.lstrip("0") or "0"' if idx in zero_padded else raw
                 return [f"x{idx} = {raw}.{just}(fw{idx}, fp{idx}) if len({raw}) <= fl{idx} "
-                        f"else ff{idx}({raw})"], f"x{idx}"  # fmt: skip
+                        f"else ff{idx}({whole})"], f"x{idx}"  # fmt: skip
             return [f"x{idx} = ff{idx}({raw})"], f"x{idx}"
 
         other_code: list[str] = []  # line columns computed the same on both sides
@@ -890,6 +893,7 @@ class TextExport(Format):
         sides: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         tm_used = False
         cents: set[int] = set()  # the amount_cents columns
+        zero_padded: set[int] = set()  # those of them right-aligned in a field of zeros
         try:
             for side in ("d", "c"):
                 pieces: list[tuple[str, str]] = []  # (L literal | E entry | K kind | T line, …)
@@ -926,6 +930,8 @@ class TextExport(Format):
                         pieces.append(("T", value))
                     elif name == "amount_cents":
                         cents.add(idx)  # y<idx>: see branch()
+                        if p.separator is None and col.align == "right" and col.pad == "0":
+                            zero_padded.add(idx)
                         more, value = finish_code(idx, col, finish, f"y{idx}")
                         code += more
                         pieces.append(("T", value))
@@ -997,7 +1003,9 @@ class TextExport(Format):
             # Under `if not c`, d may be zero too; under `elif not d`, c is not.
             zero = [*(["not d"] if side == "d" else []),
                     *([f"{other}.is_signed()"] if zero_column in fields_ else [])]  # fmt: skip
-            tests = [*(['t[0] == "-"'] if positive else []),
+            # A negative amount's text is the only one sorting before "0" (it starts with
+            # "-"; others with a digit or a letter): one comparison, no indexing.
+            tests = [*(['t < "0"'] if positive else []),
                      *(["len(t) > 20"] if bounded else [])]  # fmt: skip
             return [
                 *([f"    if {' or '.join(zero)}:", "        raise SLOW"] if zero else []),
@@ -1013,7 +1021,9 @@ class TextExport(Format):
                 *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
                 f'        t = f"{{{side}:.2f}}"',
                 *(["    else:"] if cents else []),
-                *(f'        y{idx} = t.replace(".", "").lstrip("0") or "0"' for idx in sorted(cents)),
+                *(f'        y{idx} = t.replace(".", "")' if idx in zero_padded
+                  else f'        y{idx} = t.replace(".", "").lstrip("0") or "0"'
+                  for idx in sorted(cents)),
                 f"    t{side} = {side} if t{side} is None else t{side} + {side}",
                 *(['    tm = t.replace(".", M)'] if tm_used else []),
                 *(f"    {line}" for line in sides[side][1]),
