@@ -580,7 +580,11 @@ class TextExport(Format):
         kind_code: list[str] = []
         frags: dict[int, list[str]] = {}  # each column's code, setting its variable
         unique: dict[int, tuple[str, list[str], str, str]] = {}  # labels, pieces: see below
-        bare: dict[int, list[str]] = {}  # quoted ones, as the fast path wants them
+        # Labels and pieces the fast path writes bare: their pieces in the row, their code
+        # and tests (as `frags` and `unique`) for the fast path
+        bare: dict[int, list[tuple[str, str]]] = {}
+        bare_code: dict[int, list[str]] = {}
+        bare_unique: dict[int, tuple[str, list[str], str, str]] = {}
         dates: dict[Column, int] = {}  # date columns by layout, the first one's index
         for idx, col, finish, cache, getter in compiled:
             name = col.field
@@ -679,11 +683,25 @@ class TextExport(Format):
             # For _compile_fast: the raw value, the tests on the value alone, the separator
             # and quote tests, the finished value when all pass.
             unique[idx] = (raw[0], fits.split(" and ")[2:], seps, then)
+            # The fast path leaves the value bare and writes around it, in the entry's
+            # string, its quotes as literals (the finisher's `q + text + q` loses them) or
+            # its padding from a table by length (a finished value has the full width): no
+            # concatenation nor ljust, a new string each, an entry.
             if seps == "Q" and len(p.quote_char) == 1:
-                # The fast path leaves a quoted value bare and writes its quotes with the
-                # literals around it (two concatenations an entry fewer): the finisher's
-                # `q + text + q` loses its quotes.
-                bare[idx] = [*code[:2], "    pass", "else:", f"    {var} = f{idx}({var})[1:-1]"]
+                q = ("L", p.quote_char)
+                bare[idx] = [q, ("E", var), q]
+                then, otherwise = "pass", [f"{var} = f{idx}({var})[1:-1]"]
+            elif p.separator is None:
+                width = col.width or 0
+                ns[f"PD{idx}"] = [col.pad * (width - k) for k in range(width + 1)]
+                padding = ("E", f"p{idx}")
+                bare[idx] = [("E", var), padding] if col.align == "left" else [padding, ("E", var)]
+                then = f"p{idx} = PD{idx}[len({var})]"
+                otherwise = [f"{var} = f{idx}({var})", f'p{idx} = ""']
+            else:
+                continue
+            bare_code[idx] = [*code[:2], f"    {then}", "else:", *(f"    {x}" for x in otherwise)]
+            bare_unique[idx] = (*unique[idx][:3], then)
 
         for idx, col, _, _, _ in compiled:
             if col.field == "journal":  # finished once per journal code, not mapped and looked up
@@ -698,10 +716,9 @@ class TextExport(Format):
                 (kind_code if idx in kinds else line_code).extend(frags[idx])
         entry_cols = [idx for idx, col, _, _, _ in compiled if col.field in ENTRY_FIELDS]
         entry_fast = self._checked_once(
-            entry_cols, {**frags, **bare}, values,
-            {idx: (*spec[:3], "pass") if idx in bare else spec for idx, spec in unique.items()},
-        )  # fmt: skip
-        fast = self._compile_fast(compiled, frags, values, entry_fast, ns, line_kinds, set(bare))
+            entry_cols, {**frags, **bare_code}, values, {**unique, **bare_unique}
+        )
+        fast = self._compile_fast(compiled, frags, values, entry_fast, ns, line_kinds, bare)
         if kinds:
             finished = ", ".join(values[idx] for idx in kinds)
             ns["LK"] = {}
@@ -833,7 +850,7 @@ class TextExport(Format):
         entry_code: list[str],
         ns: dict[str, Any],
         line_kinds: tuple[list[int], list[str]],
-        bare: set[int],
+        bare: dict[int, list[tuple[str, str]]],
     ) -> list[str] | None:
         """The body of the fast loop of :meth:`_compile_render` for one entry ``e``
         (number ``i``; line number ``n`` so far, then its last, counted only when a
@@ -847,8 +864,8 @@ class TextExport(Format):
         these with the entry's parts and its amount.  Anything else (a zero line, a signed
         zero, an amount that is not two decimals, a refused value…) raises :class:`_Slow`
         or :class:`FormatError`, and :meth:`write` renders the entry again with ``render``,
-        which is exact in every case.  Names are bound as in ``render``; the quoted values
-        in ``bare`` are left unquoted by ``entry_code``, their quotes written as literals.
+        which is exact in every case.  Names are bound as in ``render``; the values in
+        ``bare`` are left bare by ``entry_code`` and written as the pieces given there.
         """
         p = self.profile
         fields_ = {col.field for _, col, _, _, _ in compiled}
@@ -906,9 +923,8 @@ class TextExport(Format):
                         continue
                     col, finish = columns[idx]
                     name = col.field
-                    if idx in bare:  # quoted: its quotes are literals
-                        q = ("L", p.quote_char)
-                        pieces += [q, ("E", values[idx]), q]
+                    if idx in bare:  # with its quotes or padding
+                        pieces += bare[idx]
                     elif name in ENTRY_FIELDS:
                         pieces.append(("E", values[idx]))
                     elif idx in kinds:
