@@ -889,28 +889,36 @@ class TextExport(Format):
 
         def finish_code(
             idx: int, col: Column, finish: Finish | None, raw: str
-        ) -> tuple[list[str], str]:
+        ) -> tuple[list[str], list[tuple[str, str]]]:
             """The code making the amount or number text ``raw`` final, as ``render`` does,
-            and the expression of the final text."""
+            and the pieces of the final text."""
             if finish is None:
-                return [], raw
+                return [], [("T", raw)]
+            if p.separator is None and bounded:
+                # At most 21 characters (see branch()): the padding from a table by length,
+                # None where the value is too long (the exact renderer truncates or refuses).
+                width = col.width or 0
+                ns[f"PD{idx}"] = [col.pad * (width - k) if k <= width else None
+                                  for k in range(22)]  # fmt: skip
+                padding = ("T", f"p{idx}")
+                return [f"p{idx} = PD{idx}[len({raw})]", f"if p{idx} is None:", "    raise SLOW"], (
+                    [("T", raw), padding] if col.align == "left" else [padding, ("T", raw)]
+                )
             ns[f"ff{idx}"], ns[f"fw{idx}"], ns[f"fp{idx}"] = finish, col.width or 0, col.pad
             ns[f"fl{idx}"] = sys.maxsize if col.width is None else col.width
             if p.separator is None:
                 just = "rjust" if col.align == "right" else "ljust"
-                # Cents right-aligned in zeros are written with the leading zero of "0.xx"
-                # kept (it is padding too); a value too long goes to the finisher without it.
-                whole = f'{raw}.lstrip("0") or "0"' if idx in zero_padded else raw
                 return [f"x{idx} = {raw}.{just}(fw{idx}, fp{idx}) if len({raw}) <= fl{idx} "
-                        f"else ff{idx}({whole})"], f"x{idx}"  # fmt: skip
-            return [f"x{idx} = ff{idx}({raw})"], f"x{idx}"
+                        f"else ff{idx}({raw})"], [("T", f"x{idx}")]  # fmt: skip
+            return [f"x{idx} = ff{idx}({raw})"], [("T", f"x{idx}")]
 
         other_code: list[str] = []  # line columns computed the same on both sides
         tm = "tm" if mark != "." else "t"  # the amount with the layout's decimal mark
         sides: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         tm_used = False
         cents: set[int] = set()  # the amount_cents columns
-        zero_padded: set[int] = set()  # those of them right-aligned in a field of zeros
+        # Those of them right-aligned in zeros: the zero of "0.xx" is kept, as padding.
+        zero_padded: set[int] = set()
         try:
             for side in ("d", "c"):
                 pieces: list[tuple[str, str]] = []  # (L literal | E entry | K kind | T line, …)
@@ -935,22 +943,22 @@ class TextExport(Format):
                         name == "signed_amount" and side == "d"
                     ):
                         tm_used = tm_used or tm == "tm"
-                        more, value = finish_code(idx, col, finish, tm)
+                        more, final = finish_code(idx, col, finish, tm)
                         code += more
-                        pieces.append(("T", value))
+                        pieces += final
                     elif name == "signed_amount":
                         tm_used = tm_used or tm == "tm"
                         code.append(f'y{idx} = "-" + {tm}')
-                        more, value = finish_code(idx, col, finish, f"y{idx}")
+                        more, final = finish_code(idx, col, finish, f"y{idx}")
                         code += more
-                        pieces.append(("T", value))
+                        pieces += final
                     elif name == "amount_cents":
                         cents.add(idx)  # y<idx>: see branch()
                         if p.separator is None and col.align == "right" and col.pad == "0":
-                            zero_padded.add(idx)
-                        more, value = finish_code(idx, col, finish, f"y{idx}")
+                            zero_padded.add(idx)  # padded from a table: see finish_code()
+                        more, final = finish_code(idx, col, finish, f"y{idx}")
                         code += more
-                        pieces.append(("T", value))
+                        pieces += final
                     elif name == "sense":
                         value = p.sense_debit if side == "d" else p.sense_credit
                         pieces.append(("L", finished(col, finish, value)))
@@ -1036,6 +1044,8 @@ class TextExport(Format):
                 "    if not plain:",
                 *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
                 f'        t = f"{{{side}:.2f}}"',
+                # bounded: amount texts of 20 characters at most, 21 signed (the tables)
+                *(["        if len(t) > 20:", "            raise SLOW"] if bounded else []),
                 *(["    else:"] if cents else []),
                 *(f'        y{idx} = t.replace(".", "")' if idx in zero_padded
                   else f'        y{idx} = t.replace(".", "").lstrip("0") or "0"'
