@@ -398,6 +398,12 @@ def _kind_key(attrs: list[str]) -> str:
     return f"ln.{first} if {alone} else ({', '.join(f'ln.{attr}' for attr in attrs)})"
 
 
+def _core(parts: list[tuple[str, str]]) -> tuple[int, int]:
+    """Where the pieces of a run start and end without its literals at either end."""
+    ends = [k for k, (cls, _) in enumerate(parts) if cls != "L"]
+    return (ends[0], ends[-1] + 1) if ends else (0, 0)
+
+
 def _fuse_attribute(
     name: str, blank_none: bool, finish: Finish | None, cache: _Cache | None
 ) -> Getter:
@@ -975,6 +981,7 @@ class TextExport(Format):
         kind_runs: dict[str, str] = {}  # f-string body -> variable, in the cached tuple
         entry_runs: dict[str, str] = {}  # f-string body -> variable
         rows: dict[str, str] = {}
+        side_runs: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
         for side, (pieces, _) in sides.items():
             runs: list[tuple[str, list[tuple[str, str]]]] = []
             for cls, value in [*pieces, ("L", p.line_ending)]:  # rows are joined by ""
@@ -985,6 +992,29 @@ class TextExport(Format):
                     runs[-1][1].append((cls, value))
                 else:
                     runs.append((cls, [(cls, value)]))
+            side_runs[side] = runs
+        # An entry run that differs between the sides only by the literals at its ends (a
+        # sense, a zero amount) is built once: those literals become parts of their own.
+        cores = {side: {tuple(parts[slice(*_core(parts))]): parts
+                        for cls, parts in runs if cls == "E"}
+                 for side, runs in side_runs.items()}  # fmt: skip
+        for side, runs in side_runs.items():
+            twins = cores["c" if side == "d" else "d"]
+            split: list[tuple[str, list[tuple[str, str]]]] = []
+            for cls, parts in runs:
+                start, end = _core(parts)
+                twin = twins.get(tuple(parts[start:end]), parts) if cls == "E" else parts
+                if twin == parts:
+                    split.append((cls, parts))
+                    continue
+                twin_start, twin_end = _core(twin)
+                start = 0 if parts[:start] == twin[:twin_start] else start
+                end = len(parts) if parts[end:] == twin[twin_end:] else end
+                split += [("L", parts[:start])] if start else []
+                split.append(("E", parts[start:end]))
+                split += [("L", parts[end:])] if end < len(parts) else []
+            side_runs[side] = split
+        for side, runs in side_runs.items():
             row: list[str] = []
             for cls, parts in runs:
                 body, text = "", ""  # literals merged into one name
@@ -995,7 +1025,7 @@ class TextExport(Format):
                     if text:
                         body, text = body + f"{{{literal(text)}}}", ""
                     body += f"{{{value}}}" if value else ""
-                if cls == "E":
+                if cls == "E" and len(parts) > 1:
                     row.append(entry_runs.setdefault(body, f"s{len(entry_runs)}"))
                 elif cls == "K":
                     row.append(kind_runs.setdefault(body, f"k{len(kind_runs)}"))
