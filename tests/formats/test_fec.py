@@ -146,6 +146,25 @@ def test_journal_label_is_the_entrys_own_or_the_journals() -> None:
     assert [r[1] for r in rows] == ["Ventes"] * k + ["Ventes web"] * k + ["Ventes"] * k
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 50_000])
+def test_journal_labels_mixed_on_a_date_keep_order_and_numbers(chunk: int) -> None:
+    """Entries of one JournalCode and date with other JournalLibs (the first one met written
+    when numbering, the others kept in the entry) keep arrival order and one numbering."""
+    labels = ["Ventes 5%", None, "Ventes web", "Ventes 5%", None]
+    entries = [
+        replace(ORDER5, journal_label=label, piece=f"P{i}") for i, label in enumerate(labels)
+    ]
+    rows = [
+        r.split("\t") for r in write(entries, sort_chunk_size=chunk).decode().split("\r\n")[1:-1]
+    ]
+    k = len(ORDER5.lines)
+    expected = [label or "Ventes" for label in labels]
+    assert [r[1] for r in rows] == [label for label in expected for _ in range(k)]
+    assert [r[2] for r in rows] == [f"VTE-{n:06d}" for n in range(1, 6) for _ in range(k)]
+    assert [r[8] for r in rows] == [f"P{i}" for i in range(5) for _ in range(k)]
+    assert {(r[3], r[9]) for r in rows} == {(f"{ORDER5.date:%Y%m%d}",) * 2}
+
+
 @pytest.mark.parametrize(
     ("broken", "field", "message"),
     [

@@ -9,10 +9,11 @@ every entry balanced, and the name ``<SIREN>FEC<closing date>``.  The writer ref
 instead of producing a file the administration would reject.
 
 Sorting and numbering need the whole set of entries, so the writer renders every entry once
-(with a placeholder for its number), keeps at most ``sort_chunk_size`` of them in memory,
-grouped by (validation date, date, journal) in the order they came, spills each chunk's groups
-in key order to a temporary file and merges the files group by group (:func:`_merge`): memory
-stays flat however many entries there are, and nothing is sorted entry by entry.  Numbers are
+(with a placeholder for its number and the columns before it, see :meth:`Fec._line_head`),
+keeps at most ``sort_chunk_size`` of them in memory, grouped by (validation date, date,
+journal) in the order they came, spills each chunk's groups in key order to a temporary file
+and merges the files group by group (:func:`_merge`): memory stays flat however many entries
+there are, and nothing is sorted entry by entry.  Numbers (and the columns before them) are
 given while the merged stream is written.
 """
 
@@ -58,6 +59,10 @@ DEFAULT_JOURNAL_LABELS = {
 }  # fmt: skip
 
 _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is known
+# Stands for a line's first four columns (JournalCode to EcritureDate) when the journal's
+# label is the first one met for its JournalCode (see Fec._line_head).
+_HEAD = "\x01"
+_HEAD_BYTES = _HEAD.encode()
 _PARTS = 7  # strings a rendered line is made of (see Fec._rendered)
 _DAYS = struct.Struct(">II")  # validation and entry dates (ordinals), then the journal
 _CENT = Decimal("0.01")
@@ -138,6 +143,10 @@ class Fec(Format):
         # What makes _text change a printable ASCII value: a space or formula prefix first.
         self._bad_first = " =+-@" if opts["neutralise_formulas"] else " "
         self._dated: dict[dt.date, _Dated] = {}
+        # By journal sort key, the first head (see _journal) met; the sort keys of entries
+        # with another head (same JournalCode, another JournalLib), see _line_head.
+        self._first_heads: dict[bytes, str] = {}
+        self._mixed: set[bytes] = set()
 
     # -- rendering one entry -----------------------------------------------------------------
 
@@ -164,7 +173,7 @@ class Fec(Format):
         from EcritureLet to Idevise and the line ending after a credit with no foreign
         currency (empty Montantdevise and Idevise), the same after a debit (``<sep>0,00``
         first), the two dates of the sort key packed, and by journal (its first columns, see
-        :meth:`_journal`) the sort key and the columns up to EcritureDate."""
+        :meth:`_journal`) the sort key and what its lines start with (:meth:`_line_head`)."""
         date = self._date(day)
         sep, eol = self.separator, self.line_ending
         tail = self._tail or f"{sep}{sep}{sep}{date}{sep}"
@@ -213,7 +222,8 @@ class Fec(Format):
 
     def _rendered(self, entries: Iterable[Entry]) -> Iterator[tuple[bytes, bytes]]:
         """Each entry's sort key (validation date and date packed, then the journal's key, see
-        :meth:`_journal`) and its lines encoded, with ``_PLACEHOLDER`` for its number; errors
+        :meth:`_journal`) and its lines encoded, starting with ``_HEAD`` or with
+        ``_PLACEHOLDER`` for its number (see :meth:`_line_head`); errors
         name the entry and field.  One generator for all entries, not a call per entry."""
         sep = self.separator
         start, end = self._year
@@ -249,7 +259,7 @@ class Fec(Format):
                 date, date_sep, plain_tail, debit_tail, days, keys = dated
                 key_head = keys.get(head)
                 if key_head is None:
-                    key_head = keys[head] = (days + journal, f"{head}{date}{sep}")
+                    key_head = keys[head] = self._line_head(days + journal, journal, head, date)
                 key, head = key_head
                 # Per line only the account part, amounts and currency change (and the label, when
                 # the entry has none): a row is _PARTS strings, the zero amount written with the
@@ -362,6 +372,28 @@ class Fec(Format):
                 ) from None
             yield key, blob
 
+    def _line_head(self, key: bytes, journal: bytes, head: str, date: str) -> tuple[bytes, str]:
+        """The sort key and what a line starts with, for entries of a date and journal head:
+        ``_HEAD`` when the head is the first met for its JournalCode, the usual case, the
+        columns then being written when the entry is numbered (:meth:`write`); else the
+        columns themselves, with ``_PLACEHOLDER`` for the number, the sort key noted as
+        mixed.  Held and spilled entries are a fifth shorter."""
+        if self._first_heads.setdefault(journal, head) == head:
+            return key, _HEAD
+        self._mixed.add(key)
+        return key, f"{head}{date}{self.separator}"
+
+    def _head_template(self, key: bytes, number: bytes) -> bytes:
+        """What ``_HEAD`` stands for in the entries of ``key`` (see :meth:`_line_head`), as a
+        %-template taking the entry's number (``number``, e.g. ``b"VTE-%06d"``)."""
+        day = self._date(dt.date.fromordinal(_DAYS.unpack_from(key)[1]))
+        columns = f"{self._first_heads[key[_DAYS.size :]]}{day}{self.separator}"
+        return (
+            columns.encode(self._transcoder.encoding)
+            .replace(b"%", b"%%")
+            .replace(_PLACEHOLDER, number)
+        )
+
     def _foreign_closing(self, closing: str, amount: Decimal | None, currency: str | None) -> str:
         """A line's closing columns (see :meth:`_date_parts`) with Montantdevise and Idevise
         instead of the two empty columns."""
@@ -429,21 +461,28 @@ class Fec(Format):
             chunk[key].append(blob)
             held += 1
             if held >= size:
-                spills.append(self._spill(((k, chunk[k]) for k in sorted(chunk)), stack))
-                chunk, held = defaultdict(list), 0
+                spills.append(self._spill(_popped(chunk), stack))
+                held = 0
                 if len(spills) >= _MAX_SPILLS:
                     spills = [self._spill(_merge(spills), stack)]
         # The last chunk is merged from memory, not spilled and read back: it is held
         # already, and the merge holds one group per spill file besides.
-        last = ((key, chunk[key]) for key in sorted(chunk))
+        last = _popped(chunk)
         return _merge(spills, last) if spills else last
 
     def _spill(self, groups: Iterable[tuple[bytes, list[bytes]]], stack: ExitStack) -> IO[bytes]:
         """A temporary file holding ``groups`` (in key order), cut in ``_SPILL_BATCH``s."""
         spill = stack.enter_context(tempfile.TemporaryFile(dir=self.options["temp_dir"]))  # noqa: SIM115
         for key, blobs in groups:
-            for i in range(0, len(blobs), _SPILL_BATCH):
-                data = marshal.dumps((key, blobs[i : i + _SPILL_BATCH]))
+            # A group of one batch, the usual case, dumped as it is: a slice would touch
+            # every entry once more.
+            batches = (
+                (blobs,)
+                if len(blobs) <= _SPILL_BATCH
+                else (blobs[i : i + _SPILL_BATCH] for i in range(0, len(blobs), _SPILL_BATCH))
+            )
+            for batch in batches:
+                data = marshal.dumps((key, batch))
                 spill.write(len(data).to_bytes(8, "big") + data)
         spill.seek(0)
         return spill
@@ -455,6 +494,7 @@ class Fec(Format):
         width = int(self.options["number_width"])
         encoding = self._transcoder.encoding
         header = self.separator.join(FEC_COLUMNS) + self.line_ending
+        head_key, head = b"", b""  # the last group's key and its template for _HEAD
         count = 0
         with ExitStack() as stack:
             groups = self._records(entries, stack)
@@ -467,13 +507,28 @@ class Fec(Format):
                     prefix = f"{name}-".encode(encoding).replace(b"%", b"%%")
                     templates[journal] = b"%s%%0%dd" % (prefix, width)
                     number = int(first.get(name, 1)) - 1
+                template = templates[journal]
+                if key != head_key:  # a key's groups come one after the other
+                    head_key, head = key, self._head_template(key, template)
                 # The numbers set in C (map), not in a Python loop over the entries.
                 last = number + len(blobs)
-                numbered = map(templates[journal].__mod__, range(number + 1, last + 1))
-                out.write(b"".join(map(bytes.replace, blobs, repeat(_PLACEHOLDER), numbered)))
+                span = range(number + 1, last + 1)
+                numbered = map(bytes.replace, blobs, repeat(_HEAD_BYTES), map(head.__mod__, span))
+                if key in self._mixed:
+                    numbered = map(bytes.replace, numbered, repeat(_PLACEHOLDER),
+                                   map(template.__mod__, span))  # fmt: skip
+                out.write(b"".join(numbered))
                 numbers[journal] = last
                 count += len(blobs)
         return count
+
+
+def _popped(chunk: dict[bytes, list[bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """The groups of ``chunk`` in key order, each taken out of it: a group's entries are
+    freed once it is written (spilled or numbered), while they are still in the cache,
+    not all together when the chunk goes, by then cold."""
+    for key in sorted(chunk):
+        yield key, chunk.pop(key)
 
 
 def _merge(
