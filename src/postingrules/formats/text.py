@@ -592,6 +592,15 @@ class TextExport(Format):
         bare_code: dict[int, list[str]] = {}
         bare_unique: dict[int, tuple[str, list[str], str, str]] = {}
         dates: dict[Column, int] = {}  # date columns by layout, the first one's index
+
+        def padded(idx: int, col: Column, var: str) -> list[tuple[str, str]]:
+            """The pieces of a fixed-width entry value written bare: the value, and its
+            padding `p<idx>` taken from a table by its length."""
+            width = col.width or 0
+            ns[f"PD{idx}"] = [col.pad * (width - k) for k in range(width + 1)]
+            padding = ("E", f"p{idx}")
+            return [("E", var), padding] if col.align == "left" else [padding, ("E", var)]
+
         for idx, col, finish, cache, getter in compiled:
             name = col.field
             per_entry = name in ENTRY_FIELDS
@@ -659,6 +668,11 @@ class TextExport(Format):
             if cache is None and p.separator is None:  # fixed-width number or amount
                 code.append(f"{var} = {var}.{just}(W{idx}, P{idx}) if len({var}) <= L{idx} "
                             f"else f{idx}({var})")  # fmt: skip
+                if per_entry:  # the entry number: padded by the fast path as labels are
+                    bare[idx] = padded(idx, col, var)
+                    bare_code[idx] = [*raw, f"if len({var}) <= L{idx}:",
+                                      f"    p{idx} = PD{idx}[len({var})]", "else:",
+                                      f"    {var} = f{idx}({var})", f'    p{idx} = ""']  # fmt: skip
                 continue
             if cache is None:
                 code.append(f"{var} = f{idx}({var})")
@@ -698,10 +712,7 @@ class TextExport(Format):
                 bare[idx] = [q, ("E", var), q]
                 then, otherwise = "pass", [f"{var} = f{idx}({var})[1:-1]"]
             elif p.separator is None:
-                width = col.width or 0
-                ns[f"PD{idx}"] = [col.pad * (width - k) for k in range(width + 1)]
-                padding = ("E", f"p{idx}")
-                bare[idx] = [("E", var), padding] if col.align == "left" else [padding, ("E", var)]
+                bare[idx] = padded(idx, col, var)
                 then = f"p{idx} = PD{idx}[len({var})]"
                 otherwise = [f"{var} = f{idx}({var})", f'p{idx} = ""']
             else:
