@@ -1085,8 +1085,10 @@ class TextExport(Format):
                 "    if not plain:",
                 *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
                 f'        t = f"{{{side}:.2f}}"',
-                # bounded: amount texts of 20 characters at most, 21 signed (the tables)
-                *(["        if len(t) > 20:", "            raise SLOW"] if bounded else []),
+                # Fixed width and bounded: amount texts of 20 characters at most, 21 signed
+                # (the padding tables of finish_code())
+                *(["        if len(t) > 20:", "            raise SLOW"]
+                  if bounded and p.separator is None else []),
                 *(["    else:"] if cents else []),
                 *(f'        y{idx} = t.replace(".", "")' if idx in zero_padded
                   else f'        y{idx} = t.replace(".", "").lstrip("0") or "0"'
