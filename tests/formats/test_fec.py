@@ -325,7 +325,8 @@ def test_journal_code_with_percent_is_numbered_verbatim() -> None:
 
 @pytest.mark.parametrize("separator", ["\t", "|"])
 @pytest.mark.parametrize(
-    "value", ["P 1", " P1", "P1 ", "=1+1", "-5", "@x", "+33", "a|b", "a\tb", "é", "x\x00y", "ok"]
+    "value",
+    ["P 1", " P1", "P1 ", "=1+1", "-5", "@x", "+33", "a|b", "a\tb", "é", "x\x00y", "x\x01y", "ok"],
 )
 def test_pieces_and_labels_are_made_safe_like_any_text(separator: str, value: str) -> None:
     fec = Fec(separator=separator, account_labels=ACCOUNT_LABELS)
