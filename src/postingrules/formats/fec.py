@@ -242,10 +242,12 @@ class Fec(Format):
                                       field="date")  # fmt: skip
                 # Keyed by the journal alone when the entry has no journal label (no tuple).
                 journal_label = entry.journal_label
-                journal_head = journals.get(
-                    entry.journal if journal_label is None else (entry.journal, journal_label)
-                )
-                journal, head = journal_head or self._journal(entry)
+                try:  # subscripts, not .get, here and below: no method call on the usual hit
+                    journal, head = journals[
+                        entry.journal if journal_label is None else (entry.journal, journal_label)
+                    ]
+                except KeyError:
+                    journal, head = self._journal(entry)
                 # Pieces and labels are new on every entry (no cache helps): printable ASCII without
                 # the separator nor a space or formula prefix first, nor a space last, is what
                 # _text would leave as it is, the usual case: taken as it is.
@@ -255,12 +257,15 @@ class Fec(Format):
                     piece = self._text(piece, "piece")
                 if not piece:
                     raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
-                dated = dated_parts.get(day) or self._date_parts(day)
-                date, date_sep, plain_tail, debit_tail, days, keys = dated
-                key_head = keys.get(head)
-                if key_head is None:
+                try:
+                    date, date_sep, plain_tail, debit_tail, days, keys = dated_parts[day]
+                except KeyError:
+                    date, date_sep, plain_tail, debit_tail, days, keys = self._date_parts(day)
+                try:
+                    key, head = keys[head]
+                except KeyError:
                     key_head = keys[head] = self._line_head(days + journal, journal, head, date)
-                key, head = key_head
+                    key, head = key_head
                 # Per line only the account part, amounts and currency change (and the label, when
                 # the entry has none): a row is _PARTS strings, the zero amount written with the
                 # columns around it (`mid_credit`, `debit_tail`).
@@ -286,8 +291,9 @@ class Fec(Format):
                             if line.aux is None
                             else (line.account, line.aux, line.aux_name)
                         )
-                        known = parts.get(kind)
-                        if known is None:
+                        try:  # a subscript, not .get: no method call on the usual hit
+                            known = parts[kind]
+                        except KeyError:
                             known = self._account_part(line.account, line.aux, line.aux_name, line.label,
                                                        sep)  # fmt: skip
                             if len(parts) > 8192:
