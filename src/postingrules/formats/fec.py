@@ -335,7 +335,6 @@ class Fec(Format):
                             # Totals skip zeros and start from the first amount: adding costs.
                             total_credit = credit if total_credit is None else total_credit + credit
                             amount = credit  # separate stores: no tuple packed and unpacked a line
-                            side = "credit"
                             middle = mid_credit
                             closing = plain_tail
                         elif credit:
@@ -344,15 +343,14 @@ class Fec(Format):
                         else:
                             total_debit = debit if total_debit is None else total_debit + debit
                             amount = debit
-                            side = "debit"
                             middle = mid
                             closing = debit_tail
                         text = str(amount)
                         try:
                             if text[-3] != "." or text < "0":
-                                text = self._amount(amount, side)
+                                text = self._amount(amount, "debit" if debit else "credit")
                         except IndexError:  # fewer than 3 characters
-                            text = self._amount(amount, side)
+                            text = self._amount(amount, "debit" if debit else "credit")
                         if line.currency_amount is not None or line.currency is not None:
                             closing = self._foreign_closing(closing, line.currency_amount,
                                                             line.currency)  # fmt: skip
