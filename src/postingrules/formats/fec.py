@@ -195,7 +195,10 @@ class Fec(Format):
         return text
 
     @staticmethod
-    def _amount(value: Decimal, field: str) -> str:
+    def _amount(value: Decimal, debit: Decimal) -> str:
+        """A line's amount that is not plain two-decimal text, formatted or refused; the
+        line's ``debit`` names the field (zero: the amount is the credit)."""
+        field = "debit" if debit else "credit"
         if value < 0:
             raise FormatError(f"negative amount {value}", field=field)
         if value != value.quantize(_CENT):
@@ -228,7 +231,7 @@ class Fec(Format):
         sep = self.separator
         start, end = self._year
         bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
-        zero_sep = f"0,00{sep}"  # a debit line's Credit column
+        zero_sep = f"0,00{sep}"  # a credit line's Debit column
         journals, dated_parts, parts = self._journals, self._dated, self._parts
         encoding = self._transcoder.encoding
         for entry in entries:
@@ -348,9 +351,9 @@ class Fec(Format):
                         text = str(amount)
                         try:
                             if text[-3] != "." or text < "0":
-                                text = self._amount(amount, "debit" if debit else "credit")
+                                text = self._amount(amount, debit)
                         except IndexError:  # fewer than 3 characters
-                            text = self._amount(amount, "debit" if debit else "credit")
+                            text = self._amount(amount, debit)
                         if line.currency_amount is not None or line.currency is not None:
                             closing = self._foreign_closing(closing, line.currency_amount,
                                                             line.currency)  # fmt: skip
