@@ -47,6 +47,7 @@ from postingrules.connectors.profile import (
     SetAside,
     Unmappable,
     joined,
+    product_line,
     set_aside_reason,
 )
 from postingrules.connectors.profile import line as _line
@@ -289,8 +290,6 @@ def _discount(line: Node, ctx: Context) -> Decimal:
 
 
 def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
-    """A product line, built as one dict in the order of ``Line``'s fields (the order the
-    validator reads them in fastest)."""
     quantity = dec(item.get("quantity", 0))
     if quantity < 0:
         raise Unmappable(f"line item {_legacy_id(item)}: negative quantity {quantity}")
@@ -300,17 +299,8 @@ def _item_line(item: Node, taxes_included: bool, ctx: Context) -> Raw:
     excl = unit * quantity - discount
     if taxes_included:
         excl -= tax
-    return {
-        "kind": "product",
-        "label": str(item.get("name") or ""),
-        "sku": _text(item.get("sku")),
-        "quantity": quantity,
-        "unit_price_excl": None if taxes_included else unit,
-        "total_excl": excl,
-        "tax_rate": rate,
-        "tax_amount": tax,
-        "total_incl": excl + tax,
-    }
+    return product_line(str(item.get("name") or ""), _text(item.get("sku")), quantity,
+                        None if taxes_included else unit, excl, tax, rate)  # fmt: skip
 
 
 def _shipping_line(line: Node, taxes_included: bool, ctx: Context) -> Raw | None:
@@ -379,7 +369,7 @@ def map_sale(order: Node, ctx: Context, common: Raw | None = None) -> Document:
     return validate_document(
         {
             "kind": "sale",
-            "key": f"{ctx.prefix}sale:{order_id}",
+            "key": _key(ctx, "sale", order_id),
             "number": common["order_reference"],
             **common,
             "status": "cancelled" if order.get("cancelledAt") else FINANCIAL_STATUS.get(status),
@@ -415,10 +405,8 @@ def _refund_lines(refund: Node, order: Node, ctx: Context) -> list[Raw]:
             raise Unmappable(
                 f"refunded line item {item.get('id')} not in the order (unknown tax rate)"
             )
-        line = _line("product", str(item.get("name") or ""), excl, tax, rate)
-        line["sku"] = _text(item.get("sku"))
-        line["quantity"] = quantity
-        lines.append(line)
+        lines.append(product_line(str(item.get("name") or ""), _text(item.get("sku")), quantity,
+                                  None, excl, tax, rate))  # fmt: skip
     shipping_lines = _nodes(refund.get("refundShippingLines"))
     for rsl in shipping_lines:
         excl = _money(rsl.get("subtotalAmountSet"), ctx, "shipping refund")

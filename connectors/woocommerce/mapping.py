@@ -28,7 +28,14 @@ from decimal import Decimal
 from typing import Any
 
 from postingrules.connectors._http import dec, dec_or
-from postingrules.connectors.profile import Document, Raw, Unmappable, amount, joined
+from postingrules.connectors.profile import (
+    Document,
+    Raw,
+    Unmappable,
+    amount,
+    joined,
+    product_line,
+)
 from postingrules.connectors.profile import line as _line
 from postingrules.model.documents import LineKind
 from postingrules.model.structs import validate_document
@@ -259,18 +266,8 @@ def map_sale(order: Mapping[str, Any], opts: Options) -> Document:
         else:
             sub, sub_tax = amount(item, "subtotal"), amount(item, "subtotal_tax")
         name = sid(item.get("name"))
-        lines.append(  # one dict in the order of Line's fields, the validator's fastest
-            {
-                "kind": "product",
-                "label": name,
-                "sku": sid(item.get("sku")) or None,
-                "quantity": qty,
-                "unit_price_excl": sub / qty,
-                "total_excl": sub,
-                "tax_rate": rate,
-                "tax_amount": sub_tax,
-                "total_incl": sub + sub_tax,
-            }
+        lines.append(
+            product_line(name, sid(item.get("sku")) or None, qty, sub / qty, sub, sub_tax, rate)
         )
         if sub != total or sub_tax != total_tax:
             lines.append(
