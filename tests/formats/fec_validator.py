@@ -34,8 +34,8 @@ NUMBER = re.compile(r"([0-9]+)$")
 
 RULES = (
     "file-name", "encoding", "separator", "header", "field-count", "mandatory", "account",
-    "date", "amount", "debit-credit", "currency", "balance", "entry-consistency", "numbering",
-    "chronology", "fiscal-year",
+    "account-name", "aux-account", "date", "amount", "debit-credit", "currency", "currency-sign",
+    "balance", "entry-consistency", "numbering", "chronology", "fiscal-year",
 )  # fmt: skip
 
 
@@ -83,6 +83,9 @@ def validate_fec(
             closing = _date(match["date"])
             if closing is None:
                 fail("file-name", 0, f"closing date {match['date']} is not a date")
+            elif not match["date"].startswith("20"):  # the DGFiP tool reads FEC<20YYMMDD>
+                fail("file-name", 0, f"closing date {match['date']} is not 20YYMMDD")
+                closing = None  # the tool refuses such a file before any other check
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as err:
@@ -107,6 +110,7 @@ def validate_fec(
     width = len(names)
 
     entries: dict[tuple[str, str], list[tuple[int, dict[str, str]]]] = defaultdict(list)
+    account_names: dict[str, str] = {}  # CompteNum -> its first CompteLib
     order: list[tuple[str, str]] = []
     for number, raw in enumerate(lines[1:], 2):
         fields = raw.split(sep)
@@ -120,6 +124,14 @@ def validate_fec(
                 fail("mandatory", number, f"{name} is blank")
         if not re.match(r"^[0-9]{3}", row["CompteNum"]):
             fail("account", number, f"CompteNum {row['CompteNum']!r} must start with 3 digits")
+        # VII: CompteLib is the account's name in the chart, so one name per account.
+        name = account_names.setdefault(row["CompteNum"], row["CompteLib"])
+        if name != row["CompteLib"]:
+            fail("account-name", number,
+                 f"CompteNum {row['CompteNum']}: CompteLib {row['CompteLib']!r}, "
+                 f"before {name!r}")  # fmt: skip
+        if bool(row["CompAuxNum"].strip()) != bool(row["CompAuxLib"].strip()):
+            fail("aux-account", number, "CompAuxNum and CompAuxLib must be both set or both blank")
         for name in DATES:
             if row[name] and _date(row[name]) is None:
                 fail("date", number, f"{name} {row[name]!r} is not AAAAMMJJ")
@@ -132,6 +144,14 @@ def validate_fec(
                 amounts_ok = amounts_ok and name == "Montantdevise"
         if amounts_ok and (_amount(row["Debit"]) == 0) == (_amount(row["Credit"]) == 0):
             fail("debit-credit", number, "exactly one of Debit and Credit must be non-zero")
+        elif amounts_ok and row["Montantdevise"] and AMOUNT.match(row["Montantdevise"]):
+            # The writer's convention (EntryLine.currency_amount): positive on a debit line,
+            # negative on a credit line; the law gives none, the DGFiP tool checks none.
+            foreign, debit_side = _amount(row["Montantdevise"]), _amount(row["Debit"]) != 0
+            if (foreign < 0 and debit_side) or (foreign > 0 and not debit_side):
+                side = "debit" if debit_side else "credit"
+                fail("currency-sign", number,
+                     f"Montantdevise {row['Montantdevise']} has the sign of no {side} line")  # fmt: skip
         if bool(row["Montantdevise"]) != bool(row["Idevise"]):
             fail("currency", number, "Montantdevise and Idevise must be both set or both blank")
         if row["Idevise"] and pycountry.currencies.get(alpha_3=row["Idevise"]) is None:

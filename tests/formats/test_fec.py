@@ -126,8 +126,45 @@ def test_ascii_transliterates() -> None:
 
 def test_file_name() -> None:
     assert fec_file_name("123 456 782", dt.date(2025, 12, 31)) == "123456782FEC20251231.txt"
+    assert fec_file_name("123456782", dt.date(2000, 1, 1)) == "123456782FEC20000101.txt"
+    assert fec_file_name("123456782", dt.date(2099, 12, 31)) == "123456782FEC20991231.txt"
     with pytest.raises(OptionError, match="SIREN"):
         fec_file_name("123456789", dt.date(2025, 12, 31))
+    # The DGFiP tool reads the closing date as FEC<20YYMMDD>: other years are refused.
+    for year in (1999, 2100):
+        with pytest.raises(OptionError, match=r"2000\.\.2099"):
+            fec_file_name("123456782", dt.date(year, 12, 31))
+
+
+def test_compte_lib_is_the_accounts_name_not_the_line_label() -> None:
+    """CompteLib names the account (VII): the merchant's chart, then the PCG account it
+    subdivides; the line's label only for an account outside the PCG."""
+    entries = [
+        _with_line(ORDER5, 1, label="Ventes A"),
+        replace(_with_line(ORDER5, 1, label="Ventes B"), piece="FA000006"),
+        replace(_with_line(ORDER5, 1, label="Ventes C", account="999000"), piece="FA000007"),
+    ]
+    rows = _rows(write(entries, account_labels={"411": "Clients web"}))[1:]
+    assert [(r[4], r[5]) for r in rows] == [
+        ("411000", "Clients web"), ("707200", "Ventes de marchandises"),
+        ("445720", "Taxes sur le chiffre d'affaires collectées par l'entreprise"),
+    ] * 2 + [
+        ("411000", "Clients web"), ("999000", "Ventes C"),
+        ("445720", "Taxes sur le chiffre d'affaires collectées par l'entreprise"),
+    ]  # fmt: skip
+    # A chart of 6-digit accounts names the ledger's 8-digit ones.
+    eight = _with_line(ORDER5, 1, account="70720000", label="Ventes A")
+    rows = _rows(write([eight], account_labels={"707200": "Ventes TVA 20 %"}))[1:]
+    assert rows[1][4:6] == ["70720000", "Ventes TVA 20 %"]
+    assert validate_fec(write(entries, account_labels={}), NAME) == []
+
+
+def test_aux_name_goes_with_the_aux_account() -> None:
+    """CompAuxLib is never written beside an empty CompAuxNum; a blank name is the number."""
+    rows = _rows(write([_with_line(ORDER5, 0, aux_name=" ")]))[1:]
+    assert rows[0][6:8] == ["CLIENTWEB", "CLIENTWEB"]
+    rows = _rows(write([_with_line(ORDER5, 0, aux=" ", aux_name=None)]))[1:]
+    assert rows[0][6:8] == ["", ""]
 
 
 def _with_line(entry: Entry, index: int, **changes: Any) -> Entry:
@@ -195,8 +232,26 @@ def test_journal_labels_mixed_on_a_date_keep_order_and_numbers(chunk: int) -> No
         (replace(ORDER5, piece="", reference=""), "piece", "PieceRef"),
         (replace(ORDER5, journal=""), "journal", "JournalCode"),
         (replace(ORDER5, lines=()), "lines", "no lines"),
-        (_with_line(ORDER5, 1, label="", account="707999"), "lines[2].label", "CompteLib"),
+        # 999000 is outside the PCG: CompteLib falls back to the line's label, blank here.
+        (_with_line(ORDER5, 1, label="", account="999000"), "lines[2].label", "CompteLib"),
         (replace(ORDER5, label="Tokyo 東京"), "label", "transliteration"),
+        (
+            _with_line(ORDER5, 1, currency_amount=Decimal(1), currency="USD\n"),
+            "lines[2].currency",
+            "ISO 4217",
+        ),
+        (
+            _with_line(ORDER5, 0, currency_amount=Decimal("-22"), currency="USD"),
+            "lines[1].currency_amount",
+            "sign of no debit line",
+        ),
+        (
+            _with_line(ORDER5, 1, currency_amount=Decimal("19"), currency="USD"),
+            "lines[2].currency_amount",
+            "sign of no credit line",
+        ),
+        (_with_line(ORDER5, 0, aux=" "), "lines[1].aux", "CompAuxNum is blank"),
+        (_with_line(ORDER5, 0, aux=""), "lines[1].aux", "CompAuxNum is blank"),
     ],
 )
 def test_writer_refuses_entry_breaking_a_rule(broken: Entry, field: str, message: str) -> None:
@@ -210,6 +265,32 @@ def test_writer_refuses_date_outside_fiscal_year() -> None:
     with pytest.raises(FormatError, match="outside the fiscal year") as err:
         write([ORDER5], fiscal_year_start=dt.date(2025, 4, 1), fiscal_year_end=dt.date(2026, 3, 31))
     assert err.value.field == "date"
+    # As text, the way --option and profiles give them.
+    with pytest.raises(FormatError, match="outside the fiscal year"):
+        write([ORDER5], fiscal_year_end="2025-03-13")
+    assert write([ORDER5], fiscal_year_start="2025-03-14", fiscal_year_end="2025-03-14") == write(
+        [ORDER5]
+    )
+
+
+def test_date_options_given_as_text() -> None:
+    data = write(ENTRIES, validation_date="2026-01-15")
+    assert data == write(ENTRIES, validation_date=dt.date(2026, 1, 15))
+    assert Fec(fiscal_year_end=" 2026-01-31 ").options["fiscal_year_end"] == dt.date(2026, 1, 31)
+
+
+@pytest.mark.parametrize("name", ["validation_date", "fiscal_year_start", "fiscal_year_end"])
+@pytest.mark.parametrize(
+    "value", ["31/01/2026", "2026-02-30", 20260131, dt.datetime(2026, 1, 31), ["2026-01-31"]]
+)
+def test_date_options_refuse_what_is_no_date(name: str, value: Any) -> None:
+    with pytest.raises(OptionError, match=f"FEC option {name} must be a date"):
+        Fec(**{name: value})
+
+
+def test_fiscal_year_start_after_end_refused() -> None:
+    with pytest.raises(OptionError, match="fiscal_year_start 2026-02-01 is after fiscal_year_end"):
+        Fec(fiscal_year_start="2026-02-01", fiscal_year_end=dt.date(2026, 1, 31))
 
 
 @pytest.mark.parametrize(
@@ -257,6 +338,11 @@ def _both(row: int, debit: str, credit: str) -> Callable[[list[list[str]]], None
     return mutate
 
 
+def _flip_first_foreign_amount(rows: list[list[str]]) -> None:
+    row = next(r for r in rows[1:] if r[17])
+    row[16] = row[16][1:] if row[16].startswith("-") else f"-{row[16]}"
+
+
 def _redate_first_entry(rows: list[list[str]]) -> None:
     for r in rows[1:]:
         if (r[0], r[2]) == (rows[1][0], rows[1][2]):
@@ -268,10 +354,13 @@ MUTATIONS: dict[str, tuple[Callable[[list[list[str]]], None], str]] = {
     "field-count": (lambda rows: rows[1].append("x"), NAME),
     "mandatory": (_set(1, 10, ""), NAME),
     "account": (_set(1, 4, "AB1000"), NAME),
+    "account-name": (_set(2, 5, "Ventes"), NAME),  # the first 707200 line: the others differ
+    "aux-account": (_set(1, 6, ""), NAME),
     "date": (_set(1, 9, "20251332"), NAME),
     "amount": (_set(1, 11, "1 036,00"), NAME),
     "debit-credit": (_both(2, "1,00", "26,00"), NAME),
     "currency": (_set(1, 17, "USD"), NAME),
+    "currency-sign": (_flip_first_foreign_amount, NAME),
     "balance": (_set(2, 12, "25,01"), NAME),
     "entry-consistency": (_set(2, 8, "FA999999"), NAME),
     "numbering": (_swap_entries, NAME),
@@ -296,6 +385,25 @@ def test_validator_fails_file_breaking_one_rule(rule: str) -> None:
     mutate(rows)
     problems = validate_fec(_join(rows), name)
     assert {p.rule for p in problems} == {rule}, problems
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [(6, ""), (7, ""), (7, " "), (6, " ")]
+)  # CompAuxNum, CompAuxLib of the first line (CLIENTWEB, CLIENT WEB)
+def test_validator_wants_both_aux_columns_or_neither(column: int, value: str) -> None:
+    rows = _rows(write(ENTRIES))
+    rows[1][column] = value
+    assert {p.rule for p in validate_fec(_join(rows), NAME)} == {"aux-account"}
+    rows[1][6] = rows[1][7] = ""
+    assert validate_fec(_join(rows), NAME) == []
+
+
+@pytest.mark.parametrize("closing", ["19991231", "21000101"])
+def test_validator_wants_a_closing_date_of_20yy_in_the_name(closing: str) -> None:
+    problems = validate_fec(write(ENTRIES), f"123456782FEC{closing}.txt")
+    assert [(p.rule, p.message) for p in problems] == [
+        ("file-name", f"closing date {closing} is not 20YYMMDD")
+    ]
 
 
 def test_validator_fails_bad_encoding_and_separator() -> None:

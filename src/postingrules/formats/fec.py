@@ -45,6 +45,7 @@ from postingrules.formats.base import (
     neutralise_formula,
     unbalanced,
 )
+from postingrules.formats.chart import Chart
 from postingrules.model.entries import Entry
 
 FEC_COLUMNS = (
@@ -69,7 +70,7 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 _debit, _credit = attrgetter("debit"), attrgetter("credit")
 _ACCOUNT = re.compile(r"^[0-9]{3}")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")  # fullmatch: "USD\n" is no code
 _SPILL_BATCH = 512  # entries per spilled group (length-prefixed marshal): held per spill file
 _MAX_SPILLS = 64  # past this many chunk files, merge them into one (bounded memory and fds)
 _Dated = tuple[str, str, str, str, bytes, dict[str, tuple[bytes, str]]]  # Fec._date_parts
@@ -77,12 +78,34 @@ _Account = tuple[str, str | None, str, str]  # see Fec._account_part
 
 
 def fec_file_name(siren: str, closing_date: dt.date) -> str:
-    """``<SIREN>FEC<AAAAMMJJ>.txt``; :class:`OptionError` when the SIREN is not a valid one."""
+    """``<SIREN>FEC<AAAAMMJJ>.txt``; :class:`OptionError` when the SIREN is not a valid one,
+    or when the closing date's year is not 2000 to 2099: the DGFiP's test tool refuses,
+    before any other check, a file whose name does not end in ``FEC20YYMMDD``."""
     try:
         number = stdnum_siren.validate(siren)
     except ValidationError as err:
         raise OptionError(f"SIREN {siren!r} is not valid: {err}") from None
+    if not 2000 <= closing_date.year <= 2099:
+        raise OptionError(
+            f"closing date {closing_date} must be in 2000..2099: the administration's tool "
+            "reads FEC<20YYMMDD> in the file name"
+        )
     return f"{number}FEC{closing_date:%Y%m%d}.txt"
+
+
+def _date_option(options: dict[str, Any], name: str) -> dt.date | None:
+    """The date option ``name`` as a date: given as one, or as ISO text (``2026-01-31``) as
+    it comes from ``--option`` or a profile; :class:`OptionError` naming it otherwise.  A
+    datetime is refused too: it does not compare with the entries' dates."""
+    value = options[name]
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise OptionError(f"FEC option {name} must be a date (YYYY-MM-DD), not {value!r}")
 
 
 class Fec(Format):
@@ -128,11 +151,17 @@ class Fec(Format):
             raise OptionError("FEC records end with CR and/or LF (VI 1° a)")
         if int(opts["sort_chunk_size"]) < 1:
             raise OptionError("sort_chunk_size must be at least 1")
+        for name in ("validation_date", "fiscal_year_start", "fiscal_year_end"):
+            opts[name] = _date_option(opts, name)
+        start, end = opts["fiscal_year_start"], opts["fiscal_year_end"]
+        if start and end and start > end:
+            raise OptionError(f"fiscal_year_start {start} is after fiscal_year_end {end}")
         self.separator = opts["separator"]
         self.encoding = opts["encoding"]
         self.line_ending = opts["line_ending"]
         self._transcoder = Transcoder(opts["encoding"], opts["on_unencodable"])
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
+        self._chart = Chart(opts["account_labels"])
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
         self._parts: dict[str | tuple[str, str | None, str | None], _Account] = {}
@@ -356,7 +385,7 @@ class Fec(Format):
                             text = self._amount(amount, debit)
                         if line.currency_amount is not None or line.currency is not None:
                             closing = self._foreign_closing(closing, line.currency_amount,
-                                                            line.currency)  # fmt: skip
+                                                            line.currency, debit)  # fmt: skip
                         extend((head, account, account_label, aux, middle, text.replace(".", ","),
                                 closing))  # fmt: skip
                 except FormatError as err:  # the line is the one after those rendered
@@ -401,22 +430,34 @@ class Fec(Format):
             .replace(_PLACEHOLDER, number)
         )
 
-    def _foreign_closing(self, closing: str, amount: Decimal | None, currency: str | None) -> str:
+    def _foreign_closing(
+        self, closing: str, amount: Decimal | None, currency: str | None, debit: Decimal
+    ) -> str:
         """A line's closing columns (see :meth:`_date_parts`) with Montantdevise and Idevise
-        instead of the two empty columns."""
+        instead of the two empty columns; ``debit`` is the line's (zero: a credit line)."""
         sep, eol = self.separator, self.line_ending
-        return closing[: -len(sep) - len(eol)] + self._foreign(amount, currency, sep) + eol
+        return closing[: -len(sep) - len(eol)] + self._foreign(amount, currency, sep, debit) + eol
 
     @staticmethod
-    def _foreign(amount: Decimal | None, currency: str | None, sep: str) -> str:
-        """``Montantdevise<sep>Idevise`` of a foreign-currency line."""
+    def _foreign(amount: Decimal | None, currency: str | None, sep: str, debit: Decimal) -> str:
+        """``Montantdevise<sep>Idevise`` of a foreign-currency line.  Montantdevise is signed
+        as :attr:`EntryLine.currency_amount` is, positive on a debit line and negative on a
+        credit line: one with the other side's sign is refused, not written for a reader to
+        take the wrong way."""
         if amount is None or currency is None:
             raise FormatError(
                 "Montantdevise and Idevise go together: currency_amount and currency",
                 field="currency",
             )
-        if not _CURRENCY.match(currency):
+        if not _CURRENCY.fullmatch(currency):
             raise FormatError(f"Idevise {currency!r} is not an ISO 4217 code", field="currency")
+        if (amount < 0) if debit else (amount > 0):
+            side = "debit" if debit else "credit"
+            raise FormatError(
+                f"Montantdevise {amount} has the sign of no {side} line (currency_amount is "
+                "positive on a debit, negative on a credit)",
+                field="currency_amount",
+            )
         return f"{amount:f}".replace(".", ",") + sep + currency
 
     def _account_part(
@@ -424,24 +465,34 @@ class Fec(Format):
     ) -> _Account:
         """For one kind of line: ``CompteNum<sep>``, CompteLib (None: the line's label, which
         changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib`` and CompteNum; when
-        ``account_labels`` gives CompteLib, the first holds all three and the next two are
-        empty.  Checked in column order with this line's label."""
+        the chart names the account, the first holds all three and the next two are empty.
+
+        CompteLib is the account's name "conformément à la nomenclature du plan comptable"
+        (VII): the merchant's (``account_labels``), else the PCG account's it subdivides
+        (:class:`~postingrules.formats.chart.Chart`); only an account outside the PCG falls
+        back to the line's label.  Checked in column order with this line's label."""
         account_num = self._text(account, "account")
         if not _ACCOUNT.match(account_num):
             raise FormatError(f"CompteNum {account_num!r} must start with 3 digits",
                               field="account")  # fmt: skip
-        known = self.options["account_labels"].get(account)
+        known = self._chart.label(account)
         account_label = self._text(known or label, "label")
         if not account_label:
             raise FormatError(
                 f"CompteLib is blank for account {account_num} (no label; give account_labels)",
                 field="label",
             )
-        if aux:
-            aux_text = self._text(aux, "aux")
-            aux_name_text = self._text(aux_name or aux, "aux_name")
-        else:
-            aux_text = aux_name_text = ""
+        # CompAuxNum and CompAuxLib go together (VII: the auxiliary account's number and
+        # name): a name is never written beside an empty number; a blank name is the number.
+        aux_text = self._text(aux, "aux") if aux else ""
+        aux_name_text = self._text(aux_name, "aux_name") if aux_name else ""
+        if aux_text:
+            aux_name_text = aux_name_text or aux_text
+        elif aux_name_text:
+            raise FormatError(
+                f"CompAuxNum is blank (aux {aux!r}) beside CompAuxLib {aux_name_text!r}",
+                field="aux",
+            )
         aux_part = f"{sep}{aux_text}{sep}{aux_name_text}"
         if known:
             return f"{account_num}{sep}{account_label}{aux_part}", "", "", account_num
