@@ -51,6 +51,18 @@ def test_plain_values_untouched() -> None:
     assert neutralise_formula("") == ""
 
 
+@pytest.mark.parametrize("value", ["+1", "-1", "-12,50", "+3.5", "-007"])
+def test_plain_numbers_are_no_formula(value: str) -> None:
+    # The FEC's own sense convention (+1 / -1) and signed amounts: a spreadsheet reads a
+    # number, and an apostrophe would reach the ledger as part of the value.
+    assert neutralise_formula(value) == value
+
+
+@pytest.mark.parametrize("value", ["-", "+1+1", "-1,", "-,5", "+1e3", "-1.2.3", "-１"])
+def test_signs_that_are_not_plain_numbers_keep_the_apostrophe(value: str) -> None:
+    assert neutralise_formula(value) == "'" + value
+
+
 def test_control_characters_become_spaces() -> None:
     assert clean_text("a\tb\r\nc") == "a b  c"
 

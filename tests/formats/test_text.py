@@ -3,6 +3,7 @@ trips, profile files and refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from decimal import Decimal
@@ -28,12 +29,8 @@ GOLDEN = {
     "cegid": "worked-example-order5-cegid-simple.csv",
     "quadratus": "worked-example-order5-quadratus.txt",
 }
-# The XIMPORT worked example names the sales account "Ventes marchandises 20%".
-ORDER5_TEXT = replace(
-    ORDER5,
-    lines=(ORDER5.lines[0], replace(ORDER5.lines[1], label="Ventes marchandises 20%"),
-           ORDER5.lines[2]),
-)  # fmt: skip
+# The XIMPORT worked example's account names (its account-label column), the merchant's chart.
+ORDER5_ACCOUNT_LABELS = {"707200": "Ventes marchandises 20%", "445720": "TVA collectee 20%"}
 
 
 def export(name: str, entries: Any, **options: Any) -> bytes:
@@ -55,7 +52,8 @@ def options_for(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_worked_example_is_byte_identical(name: str, reference: Path) -> None:
     golden = (reference / "text-exports" / GOLDEN[name]).read_bytes()
-    assert export(name, [ORDER5_TEXT], journal_map=JOURNAL_MAP) == golden
+    options = {"journal_map": JOURNAL_MAP, "account_labels": ORDER5_ACCOUNT_LABELS}
+    assert export(name, [ORDER5], **options) == golden
 
 
 @pytest.mark.parametrize("name", LAYOUT_NAMES)
@@ -456,3 +454,154 @@ def test_fast_path_takes_the_usual_entries(name: str) -> None:
     # amounts-1 has amounts without two decimals (formatted on the fast path); a negative
     # amount is left to the exact renderer where amount or sense columns need it positive.
     assert left == ([] if name in ("text", "sage-coala") else ["amounts-2"])
+
+
+# --- review fixes: plain numbers, fixed width in TOML, decimals, account names, line ends -----
+
+
+def test_plain_number_codes_and_labels_are_not_neutralised() -> None:
+    """The FEC's sense convention (+1 / -1) and a label that is a number are written as they
+    are; a value that only starts with a sign keeps its apostrophe."""
+    entry = sale("signs", 3, "-12", "-12,50", line("411000", "5.00", label="-5% promo"),
+                 line("707200", "0", "5.00", label="+1"))  # fmt: skip
+    columns = ["piece", "label", "line_label", "amount", "sense"]
+    for quoting, q in (("minimal", ""), ("all", '"')):
+        fmt = formats.get("text")(columns=columns, header=False, quoting=quoting,
+                                  sense_debit="+1", sense_credit="-1")  # fmt: skip
+        out = io.BytesIO()
+        fmt.write([entry], out)  # the fast path
+        assert out.getvalue() == exact(fmt, [entry])  # and the exact one
+        piece_label = [f"{q}-12{q}", f"{q}-12,50{q}"]
+        assert out.getvalue().decode().split("\r\n")[:2] == [
+            ";".join([*piece_label, f"{q}'-5% promo{q}", f"{q}5,00{q}", f"{q}+1{q}"]),
+            ";".join([*piece_label, f"{q}+1{q}", f"{q}5,00{q}", f"{q}-1{q}"]),
+        ]
+
+
+def test_empty_separator_in_a_toml_profile_means_fixed_width(tmp_path: Path) -> None:
+    path = tmp_path / "fixe.toml"
+    path.write_text(
+        'separator = ""\ncolumns = [{field = "account", width = 8}, '
+        '{field = "amount", width = 8, align = "right"}, {field = "sense", width = 1}]\n',
+        encoding="utf-8",
+    )
+    profile = load_profile(path)
+    assert profile.separator is None and profile.fixed_width
+    text = export("text", [ORDER5], profile_file=str(path)).decode()
+    assert text.split("\r\n")[:2] == ["411000     20,90D", "707200     17,42C"]
+    path.write_text(
+        'separator = ""\ncolumns = [{field = "account", width = 8}, "amount"]\n', encoding="utf-8"
+    )
+    with pytest.raises(OptionError, match=r"column 2 \('amount'\) needs a width") as err:
+        load_profile(path)
+    assert str(path) in str(err.value)
+    path.write_text('base = "ebp"\nseparator = ""\n', encoding="utf-8")
+    with pytest.raises(OptionError, match=r"column 1 \('line_number'\) needs a width"):
+        load_profile(path)
+
+
+PAST_CENTS = sale("past-cents", 3, "F1", "x", line("411000", "1.015"),
+                  line("707200", "0", "1.005"), line("445720", "0", "0.01"))  # fmt: skip
+"""Balanced, yet 1,02 / 1,00 / 0,01 once rounded to two decimals: an unbalanced file."""
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+def test_amount_with_more_decimals_than_written_is_refused(name: str) -> None:
+    fmt = formats.get(name)(**options_for(name))
+    amount_field = {"text": "debit", "sage-coala": "debit", "quadratus": "amount_cents"}
+    field = f"lines[1].{amount_field.get(name, 'amount')}"
+    with pytest.raises(FormatError, match=r"amount 1\.015 has more than 2 decimals") as err:
+        fmt.write([ORDER5, PAST_CENTS], io.BytesIO())  # the fast path hands it over
+    assert (err.value.document_key, err.value.field) == ("past-cents", field)
+    assert exact(fmt, [PAST_CENTS]) == str(err.value)  # the exact renderer refuses it too
+    # Trailing zeros are no decimals the layout loses.
+    zeros = sale("zeros", 3, "F1", "x", line("411000", "1.500"), line("707200", "0", "1.5000"))
+    out = io.BytesIO()
+    fmt.write([zeros], out)
+    written = exact(fmt, [zeros])
+    assert isinstance(written, bytes) and out.getvalue().endswith(written)  # after any header
+
+
+def test_foreign_amount_with_more_decimals_than_written_is_refused() -> None:
+    entry = sale("kwd", 3, "F1", "x", line("411000", "10.00", currency_amount=Decimal("3.125"),
+                                           currency="KWD"), line("707200", "0", "10.00"))  # fmt: skip
+    with pytest.raises(FormatError, match=r"amount 3\.125 has more than 2 decimals") as err:
+        export("text", [entry])
+    assert err.value.field == "lines[1].currency_amount"
+
+
+def test_account_label_names_the_account() -> None:
+    """Third-party lines: the auxiliary name, else its code; others: the merchant's name for
+    the account (``411000`` in the chart names ``41100000``), else the PCG account's it
+    subdivides, else the line label; on both renderers."""
+    entry = sale(
+        "names", 3, "F1", "x",
+        line("41100000", "10.00", label="l1", aux="C1", aux_name="Client Un"),
+        line("41100000", "5.00", label="l2", aux="C2"),
+        line("51200000", "1.00", label="l3"),
+        line("44572000", "2.00", label="l4"),
+        line("99999999", "3.00", label="l5"),
+        line("70720000", "0", "21.00", label="l6"),
+    )  # fmt: skip
+    labels = {"512000": "Banque Populaire", "70720000": "Ventes 20 %"}
+    columns = ["account", "account_label", "debit", "credit"]
+    fmt = formats.get("text")(columns=columns, header=False, account_labels=labels)
+    out = io.BytesIO()
+    fmt.write([entry], out)
+    assert out.getvalue() == exact(fmt, [entry])
+    assert [row.split(";")[1] for row in out.getvalue().decode().split("\r\n")[:-1]] == [
+        "Client Un", "C2", "Banque Populaire",
+        "Taxes sur le chiffre d'affaires collectées par l'entreprise", "l5", "Ventes 20 %",
+    ]  # fmt: skip
+    # Looked up once per account, not once per line.
+    looked_up: list[str] = []
+    fmt = formats.get("text")(columns=columns, header=False, account_labels=labels)
+    label = fmt._chart.label
+    fmt._chart.label = lambda account: looked_up.append(account) or label(account)  # type: ignore[method-assign]
+    fmt.write([entry] * 3, io.BytesIO())
+    assert sorted(looked_up) == ["44572000", "51200000", "70720000", "99999999"]
+
+
+def test_account_labels_from_a_toml_profile(tmp_path: Path) -> None:
+    path = tmp_path / "ciel.toml"
+    path.write_text('base = "ciel-ximport"\n[account_labels]\n707200 = "Ventes 20%"\n',
+                    encoding="utf-8")  # fmt: skip
+    rows = export("text", [ORDER5], profile_file=str(path), journal_map=JOURNAL_MAP).split(b"\r\n")
+    assert rows[0][103:137].decode() == "CLIENT WEB".ljust(34)
+    assert rows[1][103:137].decode() == "Ventes 20%".ljust(34)
+    assert rows[2][103:137].decode() == "Taxes sur le chiffre d'affaires co"  # the PCG's, cut
+    path.write_text('base = "ciel-ximport"\naccount_labels = "Ventes"\n', encoding="utf-8")
+    with pytest.raises(OptionError, match="account_labels must be a table"):
+        load_profile(path)
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"])
+def test_line_endings_the_ledgers_read(ending: str) -> None:
+    out = export("cegid", [ORDER5], line_ending=ending)
+    assert out.count(ending.encode()) == 3 and out.endswith(ending.encode())
+
+
+@pytest.mark.parametrize("ending", ["", "\n\r", ";", "\r\n\r\n"])
+def test_other_line_endings_are_refused(ending: str) -> None:
+    with pytest.raises(OptionError, match="line_ending must be CRLF, LF or CR"):
+        formats.get("text")(line_ending=ending)
+
+
+def test_quadratus_profile_posting_to_third_party_accounts() -> None:
+    """As docs/formats.md says: Quadratus' account column holds the general account; a
+    profile based on it with ``account_or_aux`` there posts to the auxiliary account, whose
+    code must fit the column's 8 characters."""
+    columns = list(LAYOUTS["quadratus"].columns)
+    assert (columns[1].field, columns[1].width) == ("account", 8)
+    columns[1] = dataclasses.replace(columns[1], field="account_or_aux")
+    options = {"columns": columns, "journal_map": JOURNAL_MAP}
+    general = export("quadratus", [ORDER5], journal_map=JOURNAL_MAP).split(b"\r\n")
+    assert general[0][1:9] == b"411000  "
+    customer = replace(ORDER5, lines=(replace(ORDER5.lines[0], aux="C0000042"),
+                                      *ORDER5.lines[1:]))  # fmt: skip
+    rows = export("quadratus", [customer], **options).split(b"\r\n")
+    assert [row[1:9] for row in rows[:3]] == [b"C0000042", b"707200  ", b"445720  "]
+    assert [row[:1] + row[9:] for row in rows] == [row[:1] + row[9:] for row in general]
+    with pytest.raises(FormatError, match="longer than 8") as err:
+        export("quadratus", [ORDER5], **options)  # CLIENTWEB: 9 characters
+    assert err.value.field == "lines[1].account_or_aux"

@@ -13,7 +13,8 @@ helpers here make the two safety rules of every text format hold in one place:
 
 * a text field starting with ``=``, ``+``, ``-`` or ``@`` would run as a formula when the file
   is opened in a spreadsheet: :func:`neutralise_formula` prefixes it with an apostrophe
-  (``'=SUM(A1)``), the convention spreadsheets themselves use for "this is text";
+  (``'=SUM(A1)``), the convention spreadsheets themselves use for "this is text"; a plain
+  number (``+1``, ``-1``, ``-12,50``) is no formula and is left as it is;
 * a character the target encoding cannot hold is transliterated (``é`` → ``e``, ``œ`` → ``oe``)
   or, when no faithful ASCII form exists, refused with :class:`FormatError`; it is never
   replaced by ``?`` (see :class:`Transcoder`).
@@ -132,6 +133,9 @@ class Format:
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
+"""A signed number: what a spreadsheet reads as a number, never as a formula."""
+
 _CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
@@ -180,9 +184,17 @@ def clean_text(value: str) -> str:
     return value.translate(_CONTROL) if not value.isprintable() else value
 
 
+def is_formula(value: str) -> bool:
+    """Whether a spreadsheet would evaluate ``value``: it starts with ``=``, ``+``, ``-`` or
+    ``@`` and is not a plain number (optional sign, digits, optional decimal mark and digits).
+    A number such as the FEC's sense ``+1``/``-1`` is read as a number: an apostrophe before
+    it would only make the target software read ``'+1``."""
+    return value.startswith(FORMULA_PREFIXES) and _PLAIN_NUMBER.fullmatch(value) is None
+
+
 def neutralise_formula(value: str) -> str:
-    """Prefix a text value that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """Prefix a text value that a spreadsheet would evaluate (see :func:`is_formula`)."""
+    return "'" + value if is_formula(value) else value
 
 
 OnUnencodable = Literal["transliterate", "refuse"]

@@ -14,9 +14,11 @@ Debit and credit are fields like any other: ``debit`` + ``credit`` gives two col
 Nothing is silently broken: a value longer than its column is truncated only where the profile
 says so (labels, by default) and is otherwise refused with :class:`FormatError` naming the entry
 and field; so are an account with letters in a numeric-only layout and a foreign-currency line
-in a layout without a currency column (unless ``foreign_currency = "ignore"``).  Text fields of
-separated layouts are formula-neutralised (leading apostrophe); every field is made to fit the
-encoding before padding, so a fixed-width column never shifts.
+in a layout without a currency column (unless ``foreign_currency = "ignore"``) and an amount
+with more decimals than the two written (rounding it could unbalance the file).  Text fields
+of separated layouts are formula-neutralised (leading apostrophe; a plain number such as the
+sense ``+1`` is left as it is); every field is made to fit the encoding before padding, so a
+fixed-width column never shifts.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from postingrules.formats.base import (
     Transcoder,
     clean_text,
     did_you_mean,
+    is_formula,
     unbalanced,
 )
+from postingrules.formats.chart import Chart
 from postingrules.model.entries import Entry, EntryLine
 
 FieldKind = Literal["text", "code", "amount", "date", "number", "literal"]
@@ -60,7 +64,11 @@ LINE_FIELDS: dict[str, tuple[FieldKind, str]] = {
     "label": ("text", "entry label"),
     "line_label": ("text", "line label"),
     "account": ("code", "general account (padded per account_padding)"),
-    "account_label": ("text", "auxiliary name on third-party lines, else the line label"),
+    "account_label": (
+        "text",
+        "auxiliary name (or code) on third-party lines, else the "
+        "account's name (account_labels, else the PCG's), else the line label",
+    ),
     "aux": ("code", "auxiliary (third-party) account, blank if none"),
     "aux_name": ("text", "auxiliary account name"),
     "account_or_aux": ("code", "the auxiliary account if any, else the general account"),
@@ -107,6 +115,10 @@ PARTY_FIELDS = ("name", "company", "email", "vat_number", "street", "postcode", 
 
 FILE_KINDS = ("sales", "refunds", "payments", "customers")
 
+LINE_ENDINGS = ("\r\n", "\n", "\r")
+"""Record ends the ledgers read (as the FEC's: CR and/or LF); anything else would be read as
+text inside the last field."""
+
 Truncate = Literal["error", "right", "left"]
 
 
@@ -133,7 +145,9 @@ class Column:
 
 @dataclass(frozen=True)
 class TextProfile:
-    """A complete text layout.  ``separator=None`` means fixed width (every column has a width)."""
+    """A complete text layout.  ``separator=None`` or ``""`` means fixed width (every column
+    has a width): ``""`` is how a TOML profile, which has no null, says it; it is stored as
+    None."""
 
     name: str = "text"
     columns: tuple[Column, ...] = ()
@@ -154,6 +168,8 @@ class TextProfile:
     label_max: int | None = None
     truncate_labels: bool = True
     journal_map: Mapping[str, str] = field(default_factory=dict)
+    account_labels: Mapping[str, str] = field(default_factory=dict)
+    """The merchant's account names (account -> name) for ``account_label`` (see Chart)."""
     foreign_currency: Literal["error", "ignore"] = "error"
     neutralise_formulas: bool = True
     file_names: Mapping[str, str] = field(default_factory=dict)
@@ -162,10 +178,12 @@ class TextProfile:
     """True once a real import into the target software has accepted this layout."""
 
     def __post_init__(self) -> None:
+        if self.separator == "":
+            object.__setattr__(self, "separator", None)  # frozen: the one normalisation
         catalogue = CUSTOMER_FIELDS if self.kind == "customers" else LINE_FIELDS
         if not self.columns:
             raise OptionError(f"profile {self.name!r}: no columns")
-        for col in self.columns:
+        for number, col in enumerate(self.columns, 1):
             if col.field not in catalogue:
                 raise OptionError(
                     f"profile {self.name!r}: unknown field {col.field!r}"
@@ -173,12 +191,24 @@ class TextProfile:
                 )
             if self.separator is None and not col.width:
                 raise OptionError(
-                    f"profile {self.name!r}: fixed-width column {col.field!r} needs a width"
+                    f"profile {self.name!r}: fixed-width column {number} ({col.field!r}) "
+                    "needs a width"
                 )
             if len(col.pad) != 1:
                 raise OptionError(f"profile {self.name!r}: pad must be one character")
-        if self.separator is not None and (not self.separator or self.separator in "\r\n"):
+        if self.separator is not None and self.separator in "\r\n":
             raise OptionError(f"profile {self.name!r}: bad separator {self.separator!r}")
+        if self.line_ending not in LINE_ENDINGS:
+            raise OptionError(
+                f"profile {self.name!r}: line_ending must be CRLF, LF or CR "
+                f"('\\r\\n', '\\n', '\\r'), not {self.line_ending!r}"
+            )
+        for account, label in self.account_labels.items():
+            if not (isinstance(account, str) and isinstance(label, str)):
+                raise OptionError(
+                    f"profile {self.name!r}: account_labels maps account to name as strings, "
+                    f"not {account!r} = {label!r}"
+                )
         if self.separator is not None and self.separator == self.quote_char:
             raise OptionError(f"profile {self.name!r}: separator and quote_char are the same")
         if self.quoting not in ("minimal", "all", "none"):
@@ -224,7 +254,7 @@ def profile_from_mapping(
             raise OptionError(f"{where}: unknown key {key!r}{did_you_mean(key, PROFILE_KEYS)}")
         if key == "columns":
             value = tuple(_column(c, f"{where}: columns[{i}]") for i, c in enumerate(value))
-        elif key in ("journal_map", "file_names"):
+        elif key in ("journal_map", "file_names", "account_labels"):
             if not isinstance(value, Mapping):
                 raise OptionError(f"{where}: {key} must be a table")
             value = dict(value)
@@ -317,9 +347,26 @@ _UNIQUE = frozenset(("piece", "reference", "label", "document_key"))
 """Entry fields whose values are new on almost every entry: not worth a cache."""
 
 
-def _money(mark: str) -> Callable[[Decimal], str]:
+_CENT = Decimal("0.01")
+
+
+def _past_cents(value: Decimal) -> bool:
+    """Whether ``value`` has a digit other than 0 past the cents (``1.015``; not ``1.500``):
+    two decimals (or cents) cannot write it, and rounding it could unbalance the file (1.015 D
+    = 1.005 C + 0.01 C, rounded 1.02 D, 1.00 C + 0.01 C).  Only called off the two-decimal
+    path."""
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT)
+
+
+def _past_cents_error(value: Decimal, field: str) -> FormatError:
+    return FormatError(f"amount {value} has more than 2 decimals", field=field)
+
+
+def _money(mark: str, field: str = "amount") -> Callable[[Decimal], str]:
     """``f"{value:.2f}"`` with ``mark`` as decimal mark, without Decimal's slow ``__format__``
-    when the value already has two decimals (what amounts have): ``str`` gives the same text."""
+    when the value already has two decimals (what amounts have): ``str`` gives the same text.
+    A value with more decimals is refused (:func:`_past_cents`), as ``field``."""
     zero = f"0{mark}00"
     comma = mark != "."
 
@@ -328,6 +375,8 @@ def _money(mark: str) -> Callable[[Decimal], str]:
         if text[-3:-2] != ".":  # not exactly two decimals in plain notation
             if text == "0":
                 return zero
+            if _past_cents(value):
+                raise _past_cents_error(value, field)
             text = f"{value:.2f}"
         return text.replace(".", mark) if comma else text
 
@@ -347,6 +396,8 @@ def _money_attribute(name: str, mark: str) -> Getter:
         if text[-3:-2] != ".":
             if text == "0":
                 return zero
+            if _past_cents(value):
+                raise _past_cents_error(value, name)
             text = f"{value:.2f}"
         return text.replace(".", mark) if comma else text
 
@@ -355,10 +406,13 @@ def _money_attribute(name: str, mark: str) -> Getter:
 
 def _cents(value: Decimal) -> str:
     """``str(int(value * 100))`` for an amount ``value`` >= 0; with two decimals (what amounts
-    have), the digits of ``str(value)`` without the point give it, faster."""
+    have), the digits of ``str(value)`` without the point give it, faster.  A value with more
+    decimals is refused (:func:`_past_cents`): ``int`` would truncate it."""
     text = str(value)
     if text[-3:-2] == "." and text[0] != "-":
         return text.replace(".", "").lstrip("0") or "0"
+    if _past_cents(value):
+        raise _past_cents_error(value, "amount_cents")
     return str(int(value * 100))
 
 
@@ -493,6 +547,8 @@ class TextExport(Format):
         if profile.kind != expected:
             raise OptionError(f"format {self.name!r} needs a profile of kind {expected!r}")
         self.profile = profile
+        self._chart = Chart(profile.account_labels)
+        self._account_names: dict[str, str] = {}  # account -> its name, "" for none
         _declare(self, profile)
         self._transcoder = Transcoder(profile.encoding, profile.on_unencodable)
         self._codec, self._batchable = _codec(self._transcoder.encoding)
@@ -548,7 +604,7 @@ class TextExport(Format):
         mark = p.decimal_mark
         ns: dict[str, Any] = {
             "J": self._joiner, "M": mark, "Z": f"0{mark}00", "money": _money(mark), "cents": _cents,
-            "FormatError": FormatError, "unbalanced": unbalanced,
+            "past_cents": _past_cents, "FormatError": FormatError, "unbalanced": unbalanced,
         }  # fmt: skip
         plain_accounts = not (p.numeric_accounts or p.account_padding)
         uses_abs = any(col.field in ("amount", "amount_cents") for _, col, _, _, _ in compiled)
@@ -626,8 +682,11 @@ class TextExport(Format):
                        f'{var} = "" if {var} is None else money({var})']  # fmt: skip
             elif name in ("entry_number", "line_number"):
                 raw = [f"{var} = str({k})"]
-            elif name == "account_label":  # as its getter: two Python calls a line fewer
-                raw = [f"{var} = (ln.aux_name or ln.aux or ln.label) if ln.aux else ln.label"]
+            elif name == "account_label":  # as its getter, the account's name read inline
+                ns["AN"], ns["an"] = self._account_names, self._account_name
+                raw = ["if ln.aux:", f"    {var} = ln.aux_name or ln.aux", "else:",
+                       f"    {var} = AN.get(ln.account)", f"    if {var} is None:",
+                       f"        {var} = an(ln.account)", f"    {var} = {var} or ln.label"]  # fmt: skip
             elif name == "journal":
                 ns["JM"] = p.journal_map
                 raw = [f"{var} = JM.get(e.journal, e.journal)"]
@@ -1083,6 +1142,9 @@ class TextExport(Format):
                 "    except IndexError:",
                 "        plain = False",
                 "    if not plain:",
+                # A digit past the cents: refused by the exact renderer (see _past_cents)
+                f"        if past_cents({side}):",
+                "            raise SLOW",
                 *(f"        y{idx} = cents({side})" for idx in sorted(cents)),
                 f'        t = f"{{{side}:.2f}}"',
                 # Fixed width and bounded: amount texts of 20 characters at most, 21 signed
@@ -1146,6 +1208,16 @@ class TextExport(Format):
             return lambda ln, n: debit_sense if ln.debit >= ln.credit else credit_sense
         return None
 
+    def _account_name(self, account: str) -> str:
+        """``account``'s name for ``account_label`` (the profile's ``account_labels``, else
+        the PCG's: :class:`~postingrules.formats.chart.Chart`), ``""`` when it has none;
+        looked up once per account, the renderers reading ``_account_names`` first."""
+        names = self._account_names
+        if len(names) > 4096:
+            names.clear()
+        name = names[account] = self._chart.label(account) or ""
+        return name
+
     def _account(self, account: str) -> str:
         p = self.profile
         if p.numeric_accounts and not account.isdigit():
@@ -1162,8 +1234,9 @@ class TextExport(Format):
         date_format = col.date_format or p.date_format
         journal_map = p.journal_map
         mark = p.decimal_mark
-        money = _money(mark)
+        money = _money(mark, col.field)
         account = self._account
+        account_name = self._account_name
         plain_accounts = not (p.numeric_accounts or p.account_padding)
         sense_debit, sense_credit = p.sense_debit, p.sense_credit
         dates: dict[dt.date, str] = {}
@@ -1195,8 +1268,8 @@ class TextExport(Format):
             "line_label": lambda ln, n: ln.label,
             "account": (lambda ln, n: ln.account) if plain_accounts
             else (lambda ln, n: account(ln.account)),
-            "account_label": lambda ln, n: (ln.aux_name or ln.aux or ln.label)
-            if ln.aux else ln.label,
+            "account_label": lambda ln, n: (ln.aux_name or ln.aux)
+            if ln.aux else (account_name(ln.account) or ln.label),
             "aux": lambda ln, n: ln.aux or "",
             "aux_name": lambda ln, n: ln.aux_name or "",
             "account_or_aux": lambda ln, n: ln.aux or account(ln.account),
@@ -1261,7 +1334,7 @@ class TextExport(Format):
             """A text or code value cleaned, neutralised and made to fit the encoding."""
             if not value.isprintable():
                 value = clean_text(value)
-            if neutralise and value.startswith(FORMULA_PREFIXES):
+            if neutralise and is_formula(value):  # plain numbers (sense "+1") are left as is
                 value = "'" + value
             if not (any_text or value.isascii()):
                 value = transcode(value, None, name)
