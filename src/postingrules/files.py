@@ -26,7 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from postingrules.formats.base import OptionError, did_you_mean
+# OptionError and did_you_mean live in postingrules.formats.base, but importing that module
+# runs postingrules.formats/__init__, whose text.py imports this module: imported at module
+# level they made `import postingrules.files` (or postingrules.export) fail when it came first
+# (circular import).  They are imported where an error is raised (_option_error).
+
+
+def _option_error(message: str) -> ValueError:
+    """An :class:`~postingrules.formats.base.OptionError` (imported here: see the imports)."""
+    from postingrules.formats.base import OptionError
+
+    return OptionError(message)
+
+
+def _did_you_mean(name: str, candidates: tuple[str, ...]) -> str:
+    from postingrules.formats.base import did_you_mean
+
+    return did_you_mean(name, candidates)
 
 
 class OutputExistsError(FileExistsError):
@@ -119,13 +135,13 @@ class FileNameTemplate:
             if token in ("{{", "}}"):
                 self.parts.append(token[0])
             elif token in ("{", "}"):
-                raise OptionError(f"file name template {template!r}: unmatched {token!r}")
+                raise _option_error(f"file name template {template!r}: unmatched {token!r}")
             elif match.group(1) is not None:
                 self.parts.append(self._field(match.group(1)))
             else:
                 self.parts.append(token)
         if not self.parts:
-            raise OptionError("file name template is empty")
+            raise _option_error("file name template is empty")
         for part in self.parts:
             if isinstance(part, str):
                 _check_chars(part, template)
@@ -133,21 +149,21 @@ class FileNameTemplate:
     def _field(self, body: str) -> _Field:
         name, _, spec = body.partition(":")
         if name not in PLACEHOLDERS:
-            raise OptionError(
+            raise _option_error(
                 f"file name template {self.template!r}: unknown placeholder {{{name}}}"
-                f"{did_you_mean(name, PLACEHOLDERS)} (known: {', '.join(PLACEHOLDERS)})"
+                f"{_did_you_mean(name, PLACEHOLDERS)} (known: {', '.join(PLACEHOLDERS)})"
             )
         if name == "date":
             if not spec:
                 spec = "%Y%m%d"
             elif not _STRFTIME.match(spec):
-                raise OptionError(
+                raise _option_error(
                     f"file name template {self.template!r}: date pattern {spec!r} may only use "
                     "%Y %m %d %y %j %H %M %S %a %A %b %B %U %W %u %V %G %e, letters, digits, "
                     "'_', '-', '.' and spaces"
                 )
         elif spec:
-            raise OptionError(
+            raise _option_error(
                 f"file name template {self.template!r}: {{{name}}} takes no format ({spec!r})"
             )
         return _Field(name, spec)
@@ -172,14 +188,14 @@ class FileNameTemplate:
                 out.append(part)
             elif part.name == "date":
                 if date is None:
-                    raise OptionError(f"file name template {self.template!r} needs a date")
+                    raise _option_error(f"file name template {self.template!r} needs a date")
                 out.append(date.strftime(part.spec))
             else:
                 value = values[part.name]
                 if value is None:
-                    raise OptionError(f"file name template {self.template!r} needs {part.name}")
+                    raise _option_error(f"file name template {self.template!r} needs {part.name}")
                 if not _VALUE.match(value):
-                    raise OptionError(
+                    raise _option_error(
                         f"file name template {self.template!r}: {part.name} value {value!r} "
                         "may only hold letters, digits, '_', '-' and '.'"
                     )
@@ -192,11 +208,11 @@ class FileNameTemplate:
 def _check_chars(text: str, template: str) -> None:
     bad = next((c for c in ("/", "\\", ":", "\0") if c in text), None)
     if bad is not None:
-        raise OptionError(f"file name template {template!r}: {bad!r} is not allowed in a name")
+        raise _option_error(f"file name template {template!r}: {bad!r} is not allowed in a name")
 
 
 def _check_name(name: str, template: str) -> None:
     """A single plain file name: no folder separator, drive, parent reference or NUL."""
     _check_chars(name, template)
     if name in (".", "..") or name.startswith("..") or not name.strip():
-        raise OptionError(f"file name template {template!r}: {name!r} is not a file name")
+        raise _option_error(f"file name template {template!r}: {name!r} is not a file name")
