@@ -262,11 +262,11 @@ def test_writer_refuses_entry_breaking_a_rule(broken: Entry, field: str, message
 
 
 def test_writer_refuses_date_outside_fiscal_year() -> None:
-    with pytest.raises(FormatError, match="outside the fiscal year") as err:
+    with pytest.raises(FormatError, match="outside the fiscal year: before its start") as err:
         write([ORDER5], fiscal_year_start=dt.date(2025, 4, 1), fiscal_year_end=dt.date(2026, 3, 31))
     assert err.value.field == "date"
     # As text, the way --option and profiles give them.
-    with pytest.raises(FormatError, match="outside the fiscal year"):
+    with pytest.raises(FormatError, match="outside the fiscal year: after its end 2025-03-13"):
         write([ORDER5], fiscal_year_end="2025-03-13")
     assert write([ORDER5], fiscal_year_start="2025-03-14", fiscal_year_end="2025-03-14") == write(
         [ORDER5]

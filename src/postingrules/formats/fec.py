@@ -270,7 +270,12 @@ class Fec(Format):
                     raise FormatError("entry has no lines", field="lines")
                 day = entry.date
                 if (start and day < start) or (end and day > end):
-                    raise FormatError(f"date {day} is outside the fiscal year {start}..{end}",
+                    bound = (
+                        f"before its start {start}"
+                        if start and day < start
+                        else f"after its end {end}"
+                    )
+                    raise FormatError(f"date {day} is outside the fiscal year: {bound}",
                                       field="date")  # fmt: skip
                 # Keyed by the journal alone when the entry has no journal label (no tuple).
                 journal_label = entry.journal_label
