@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
+from decimal import Decimal
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from postingrules import formats
 from postingrules.cli import main
+from postingrules.export import customers_format
+from postingrules.model.entries import Entry, EntryLine
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = str(ROOT / "rulesets" / "fr-ecommerce.rules")
@@ -118,3 +124,141 @@ def test_usage_errors(tmp_path: Path) -> None:
     )
     assert code == 2 and "not allowed in a name" in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fec_closing_date_bounds_its_entries(tmp_path: Path) -> None:
+    """The closing date in a FEC's name is its fiscal_year_end: an entry after it is refused
+    and nothing is written, in --out-dir or with -o."""
+    out = tmp_path / "out"
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "fec", "--out-dir", str(out),
+        "--siren", "732829320", "--closing-date", "2026-01-31",
+    )  # fmt: skip
+    assert code == 1 and "export refused, nothing written" in text
+    assert "outside the fiscal year: after its end 2026-01-31" in text
+    assert list(out.iterdir()) == []
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "fec", "-o", str(tmp_path / "fec.txt"),
+        "--closing-date", "2026-01-31",
+    )  # fmt: skip
+    assert code == 1 and "outside the fiscal year" in text
+    assert not (tmp_path / "fec.txt").exists()
+    # The same date given both ways is one; two dates are a usage error.
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "fec", "-o", str(tmp_path / "fec.txt"),
+        "--closing-date", "2026-12-31", "--option", "fiscal_year_end=2026-12-31",
+    )  # fmt: skip
+    assert code == 1 and "files written" in text  # 1: the example beyond the tolerance
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "fec", "-o", str(tmp_path / "other.txt"),
+        "--closing-date", "2026-12-31", "--option", "fiscal_year_end=2026-06-30",
+    )  # fmt: skip
+    assert code == 2 and "--closing-date 2026-12-31 and fiscal_year_end 2026-06-30 differ" in text
+    assert not (tmp_path / "other.txt").exists()
+
+
+def test_fec_date_options_from_the_command_line(tmp_path: Path) -> None:
+    target = tmp_path / "fec.txt"
+    args = ["export", DEFAULT, ALL, "--format", "fec", "-o", str(target)]
+    code, text = invoke(*args, "--option", "fiscal_year_end=2026-01-31")
+    assert code == 1 and "outside the fiscal year: after its end 2026-01-31" in text
+    assert not target.exists()
+    code, text = invoke(*args, "--option", "validation_date=2026-03-01")
+    assert code == 1 and "files written" in text
+    rows = target.read_text(encoding="utf-8").splitlines()[1:]
+    assert {row.split("\t")[15] for row in rows} == {"20260301"}
+    code, text = invoke(*args, "--option", "fiscal_year_start=31/01/2026", "--force")
+    assert code == 2 and "FEC option fiscal_year_start must be a date" in text
+    code, text = invoke(
+        *args, "--option", "fiscal_year_start=2026-02-01", "--option", "fiscal_year_end=2026-01-31"
+    )
+    assert code == 2 and "is after fiscal_year_end" in text
+
+
+def _compte_libs(path: Path) -> dict[str, str]:
+    rows = [r.split("\t") for r in path.read_text(encoding="utf-8").splitlines()[1:]]
+    return {r[4]: r[5] for r in rows}
+
+
+def test_accounts_file_names_the_fec_accounts(tmp_path: Path) -> None:
+    chart = tmp_path / "plan.csv"
+    chart.write_text("Compte;Intitulé\n411000;Clients web\n44572000;TVA collectée 20 %\n")
+    target = tmp_path / "fec.txt"
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "fec", "-o", str(target), "--accounts", str(chart)
+    )
+    assert code == 1 and "files written" in text
+    names = _compte_libs(target)
+    assert names["41100000"] == "Clients web"  # 411000 names 41100000
+    assert names["44572000"] == "TVA collectée 20 %"
+    assert names["70720000"] == "Ventes de marchandises"  # the PCG's 707
+    # Without a chart, every account is named by the PCG, one name per account.
+    code, _ = invoke("export", DEFAULT, ALL, "--format", "fec", "-o", str(target), "--force")
+    assert _compte_libs(target)["41100000"] == "Clients"
+
+
+def test_accounts_file_errors(tmp_path: Path) -> None:
+    chart = tmp_path / "plan.csv"
+    chart.write_text("411000;Clients\n512000\n")
+    args = ["export", DEFAULT, ALL, "-o", str(tmp_path / "x.txt"), "--accounts", str(chart)]
+    code, text = invoke(*args, "--format", "fec")
+    assert code == 2 and f"{chart}:2: expected an account and its name" in text
+    chart.write_text("411000;Clients\n")
+    code, text = invoke(*args, "--format", "json")
+    assert code == 2 and "format 'json' has no account names" in text
+    code, text = invoke(*args, "--format", "fec", "--option", 'account_labels={"411": "C"}')
+    assert code == 2 and "not both" in text
+    assert list(tmp_path.iterdir()) == [chart]
+
+
+def test_out_dir_is_created_without_split_too(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b"
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "json", "--out-dir", str(out), "--date", "2026-02-28"
+    )
+    assert code == 1 and "files written" in text
+    assert [p.name for p in out.iterdir()] == ["entries_20260228.jsonl"]
+
+
+def test_split_customers_file_is_written_like_the_entries(tmp_path: Path) -> None:
+    """An EBP export's customers file takes EBP's separator (and encoding, line ending…)."""
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "ebp", "--out-dir", str(tmp_path),
+        "--split", "sales,customers", "--date", "2026-02-28",
+        "--option", "foreign_currency=ignore",
+    )  # fmt: skip
+    assert code == 1 and "(customers: 2)" in text
+    customers = (tmp_path / "customers_20260228.txt").read_bytes().decode("cp1252")
+    assert customers.splitlines()[1] == "CLIENTWEB,CLIENT WEB,41100000,,,,,,,"
+
+
+def test_customers_format_follows_a_text_layout() -> None:
+    ebp = customers_format(formats.get("ebp")())
+    assert (ebp.profile.encoding, ebp.profile.separator, ebp.profile.decimal_mark) == (
+        "cp1252",
+        ",",
+        ".",
+    )
+    mine = formats.get("text")(
+        separator="|", quoting="all", line_ending="\n", on_unencodable="refuse"
+    )
+    profile = customers_format(mine).profile
+    assert (profile.separator, profile.quoting, profile.line_ending, profile.on_unencodable) == (
+        "|",
+        "all",
+        "\n",
+        "refuse",
+    )
+    # A fixed-width layout has no separator to give: the customers keep theirs.
+    quadratus = customers_format(formats.get("quadratus")()).profile
+    assert (quadratus.encoding, quadratus.separator) == ("ascii", ";")
+    # Not a text layout: the default customers file.
+    assert customers_format(formats.get("json")()).profile == formats.get("customers")().profile
+    out = io.BytesIO()
+    lines = (
+        EntryLine("411000", Decimal(1), Decimal(0), aux="CLIENTWEB", aux_name="Hélène"),
+        EntryLine("707000", Decimal(0), Decimal(1)),
+    )
+    entry = Entry("VTE", dt.date(2026, 1, 5), "FA1", "FA1", "Vente", "k", "sale", "EUR", lines)
+    ebp.write([entry], out)
+    assert out.getvalue().splitlines()[1] == "CLIENTWEB,Hélène,411000,,,,,,,".encode("cp1252")

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from postingrules.files import FileNameTemplate, OutputExistsError, atomic_output
 from postingrules.formats import base as formats
+from postingrules.formats.text import TextExport
 from postingrules.model.entries import Entry, decode_entry, encode_entry
 
 PART_OF_KIND = {"sale": "sales", "refund": "refunds", "payment": "payments"}
@@ -38,6 +39,31 @@ def default_template(part: str, fmt: formats.Format) -> str:
     profile = getattr(fmt, "profile", None)
     names = getattr(profile, "file_names", None) or {}
     return names.get(part) or f"{part}_{{date:%Y%m%d}}{fmt.extension}"
+
+
+def customers_format(fmt: formats.Format) -> formats.Format:
+    """The customers file's format beside entries in ``fmt``: the default customers layout,
+    written the way ``fmt`` writes when it is a text layout (encoding and what it does with
+    characters it lacks, line ending, decimal mark and, unless it is fixed width, separator
+    and quoting): the ledger importing both files reads them with one setting (an EBP
+    export's customers in cp1252 too, not UTF-8)."""
+    customers = formats.get("customers")
+    if not isinstance(fmt, TextExport):
+        return customers()
+    profile = fmt.profile
+    options = {
+        "encoding": profile.encoding,
+        "on_unencodable": profile.on_unencodable,
+        "line_ending": profile.line_ending,
+        "decimal_mark": profile.decimal_mark,
+    }
+    if profile.separator is not None:  # a fixed-width layout: the customers keep their `;`
+        options |= {
+            "separator": profile.separator,
+            "quoting": profile.quoting,
+            "quote_char": profile.quote_char,
+        }
+    return customers(**options)
 
 
 def _check_targets(paths: Sequence[Path], overwrite: bool) -> None:

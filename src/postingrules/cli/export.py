@@ -12,9 +12,10 @@ import click
 from postingrules.batch import Tally, run
 from postingrules.cli.common import load_or_exit, report_set_aside
 from postingrules.cli.journal import selection, selection_options
-from postingrules.export import PARTS, Written, write_one, write_split
+from postingrules.export import PARTS, Written, customers_format, write_one, write_split
 from postingrules.files import FileNameTemplate, OutputExistsError
 from postingrules.formats import base as formats
+from postingrules.formats.chart import ChartError, read_chart
 from postingrules.formats.fec import fec_file_name
 
 
@@ -36,6 +37,36 @@ def _options(pairs: tuple[str, ...], profile: str | None) -> dict[str, Any]:
     if profile:
         options["profile_file"] = profile
     return options
+
+
+def _format(
+    format_name: str,
+    options: dict[str, Any],
+    accounts: str | None,
+    closing_date: dt.date | None,
+) -> formats.Format:
+    """The format with its options, the chart file (``--accounts``) as its ``account_labels``
+    and the closing date as the FEC's ``fiscal_year_end``: the date in the FEC's name bounds
+    what it holds, so an entry after it is refused, not written."""
+    cls = formats.get(format_name)
+    if accounts:
+        if "account_labels" not in cls.option_defaults:
+            raise click.UsageError(f"format {format_name!r} has no account names: no --accounts")
+        if "account_labels" in options:
+            raise click.UsageError("give --accounts or --option account_labels, not both")
+        try:
+            options["account_labels"] = read_chart(accounts)
+        except ChartError as exc:
+            raise click.BadParameter(str(exc), param_hint="--accounts") from None
+    end = closing_date if "fiscal_year_end" in cls.option_defaults else None
+    if end is not None:
+        options.setdefault("fiscal_year_end", end)
+    fmt = cls(**options)
+    if end is not None and fmt.options["fiscal_year_end"] != end:
+        raise click.UsageError(
+            f"--closing-date {end} and fiscal_year_end {fmt.options['fiscal_year_end']} differ"
+        )
+    return fmt
 
 
 def _parts(text: str | None) -> list[str]:
@@ -85,6 +116,11 @@ def _parts(text: str | None) -> list[str]:
 @click.option(
     "--closing-date", type=click.DateTime(["%Y-%m-%d"]), help="FEC: fiscal year closing date."
 )
+@click.option(
+    "--accounts",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Chart of accounts (CSV: account, name) naming the accounts (FEC's CompteLib).",
+)
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
 @selection_options
 def export_command(
@@ -100,6 +136,7 @@ def export_command(
     profile: str | None,
     siren: str | None,
     closing_date: dt.datetime | None,
+    accounts: str | None,
     force: bool,
     select: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -114,19 +151,20 @@ def export_command(
     if parts and format_name == "fec":
         raise click.UsageError("a FEC holds every journal of the year in one file: no --split")
     try:
-        fmt = formats.get(format_name)(**_options(option_pairs, profile))
-        customers = formats.get("customers")() if "customers" in parts else fmt
+        closing = closing_date.date() if closing_date else None
+        fmt = _format(format_name, _options(option_pairs, profile), accounts, closing)
+        customers = customers_format(fmt) if "customers" in parts else fmt
         date = (as_of or dt.datetime.now()).date()
         target: Path | None = Path(output) if output else None
         if out_dir and not parts:
             if name_template:
                 name = FileNameTemplate(name_template).render(date=date, kind="entries")
             elif format_name == "fec":
-                if not siren or not closing_date:
+                if not siren or not closing:
                     raise click.UsageError(
                         "a FEC in --out-dir is named from --siren and --closing-date"
                     )
-                name = fec_file_name(siren, closing_date.date())
+                name = fec_file_name(siren, closing)
             else:
                 name = FileNameTemplate(f"entries_{{date:%Y%m%d}}{fmt.extension}").render(date=date)
             target = Path(out_dir) / name
@@ -137,10 +175,11 @@ def export_command(
     entries = (
         entry for _, entry in run(ruleset, documents, tally, selection(select, exclude, status))
     )
+    if out_dir:  # with or without --split
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     try:
         if parts:
             assert out_dir is not None
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
             written: list[Written] = write_split(
                 entries, fmt, customers, Path(out_dir), parts, date, force
             )
