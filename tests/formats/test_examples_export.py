@@ -48,9 +48,9 @@ BEAN_CHECK = shutil.which("bean-check")
 
 # The chart of accounts of the demo shop (PCG, 8 digits as the ruleset's `account length 8`):
 # what the accountant's software calls each account the examples use.  Given to the FEC as
-# `account_labels` so that CompteLib is the account's name, not the entry label the writer
-# falls back to (a FEC whose CompteLib changes from line to line for one account is rejected
-# by the administration's tool as inconsistent).
+# `account_labels`: CompteLib is the account's name in the merchant's chart, which is finer
+# than the names of the PCG accounts the writer falls back to (44572000 "TVA collectée 20 %",
+# not 4457's "Taxes sur le chiffre d'affaires collectées par l'entreprise").
 ACCOUNT_LABELS = {
     "41100000": "Clients",
     "44570500": "TVA collectée 5,5 %",
@@ -188,6 +188,20 @@ def test_fec_passes_the_validator(examples: tuple[Entry, ...]) -> None:
     data = export_case("fec", examples)
     assert FEC_NAME == "123456782FEC20261231.txt"
     assert validate_fec(data, FEC_NAME) == []
+
+
+def test_fec_without_a_chart_names_accounts_by_the_pcg(examples: tuple[Entry, ...]) -> None:
+    """Without account_labels, CompteLib is the name of the PCG account each account
+    subdivides, one per account across the file (the validator's account-name rule), never
+    the entries' labels."""
+    options = {**ACCOUNTANT_OPTIONS["fec"], "account_labels": {}}
+    data = export("fec", examples, **options)
+    assert validate_fec(data, FEC_NAME) == []
+    names = {r["CompteNum"]: r["CompteLib"] for r in fec_rows(data)}
+    assert names["41100000"] == "Clients"
+    assert names["44572000"] == "Taxes sur le chiffre d'affaires collectées par l'entreprise"
+    assert names["51210000"] == "Banques"
+    assert names["70852000"] == "Ports et frais accessoires facturés"
 
 
 def test_fec_reads_back_to_the_entries(examples: tuple[Entry, ...]) -> None:
