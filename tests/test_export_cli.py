@@ -197,6 +197,20 @@ def test_accounts_file_names_the_fec_accounts(tmp_path: Path) -> None:
     assert _compte_libs(target)["41100000"] == "Clients"
 
 
+def test_accounts_file_names_a_text_layouts_accounts(tmp_path: Path) -> None:
+    chart = tmp_path / "plan.csv"
+    chart.write_text("707000;Ventes web\n")
+    target = tmp_path / "XIMPORT.TXT"
+    code, text = invoke(
+        "export", DEFAULT, ALL, "--format", "ciel-ximport", "-o", str(target),
+        "--accounts", str(chart), "--option", "foreign_currency=ignore",
+        "--option", 'journal_map={"VTE": "VT", "BQ1": "BQ"}',
+    )  # fmt: skip
+    assert code == 1 and "files written" in text
+    rows = [r for r in target.read_text(encoding="ascii").splitlines() if "70700000" in r]
+    assert rows and all("Ventes web" in r for r in rows)
+
+
 def test_accounts_file_errors(tmp_path: Path) -> None:
     chart = tmp_path / "plan.csv"
     chart.write_text("411000;Clients\n512000\n")
