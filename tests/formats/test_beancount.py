@@ -127,3 +127,26 @@ def test_colliding_aux_codes_are_refused() -> None:
 
 def test_foreign_line_is_written_at_price() -> None:
     assert "110.00 USD @@ 101.45 EUR" in render((SALE_USD,))
+
+
+def test_unbalanced_entry_is_refused() -> None:
+    first = msgspec.structs.replace(SALE_FR.lines[0], debit=SALE_FR.lines[0].debit + 2)
+    bad = msgspec.structs.replace(SALE_FR, lines=(first, *SALE_FR.lines[1:]))
+    with pytest.raises(FormatError, match=r"not balanced: debit 28\.90 != credit 26\.90") as info:
+        render((bad,))
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "lines")
+
+
+@pytest.mark.parametrize(
+    ("roots", "message"),
+    [
+        (["7"], "option 'roots' must be a mapping"),
+        ("Income:Ventes", "option 'roots' must be a mapping"),
+        ({7: "Income:Ventes"}, "non-empty text key"),
+        ({"7": None}, "non-empty text key"),
+        ({"": "Income:Ventes"}, "non-empty text key"),
+    ],
+)
+def test_ill_typed_roots_option_is_an_option_error(roots: object, message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        Beancount(roots=roots)

@@ -149,3 +149,12 @@ def test_bad_metadata_key_is_refused() -> None:
     bad = msgspec.structs.replace(SALE_FR, metadata={"Order No": "5"})
     with pytest.raises(FormatError, match="metadata key 'Order No'"):
         render((bad,))
+
+
+def test_unbalanced_entry_is_refused() -> None:
+    """hledger would reject the whole file; the export names the entry instead."""
+    first = msgspec.structs.replace(SALE_FR.lines[0], debit=SALE_FR.lines[0].debit + 2)
+    bad = msgspec.structs.replace(SALE_FR, lines=(first, *SALE_FR.lines[1:]))
+    with pytest.raises(FormatError, match=r"not balanced: debit 28\.90 != credit 26\.90") as info:
+        render((bad,))
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "lines")

@@ -23,7 +23,8 @@ metadata; per posting ``provenance``, ``tax_code``, ``tax_rate``, ``aux``, ``aux
 ``label``, ``analytic``.  A foreign line is written ``110.00 USD @@ 101.45 EUR`` (price =
 booked value).  ``open`` directives are written last, dated 1 January of the year of each
 account's first use and listing the currencies it holds: beancount reads directives in date
-order wherever they stand, and the writer streams, remembering only account names.
+order wherever they stand, and the writer streams, remembering only account names.  An entry
+whose debits and credits differ is refused with a :class:`FormatError` naming it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
-from postingrules.formats.base import Format, FormatError, OptionError, clean_text, register
-from postingrules.formats.hledger import decimal_text, foreign_amount
+from postingrules.formats.base import (
+    Format,
+    FormatError,
+    OptionError,
+    clean_text,
+    register,
+    unbalanced,
+)
+from postingrules.formats.hledger import (
+    decimal_text,
+    foreign_amount,
+    string_mapping,
+    unbalanced_error,
+)
 from postingrules.model.entries import Entry, EntryLine
 
 ZERO = Decimal(0)
@@ -124,12 +137,14 @@ class Beancount(Format):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        roots = dict(PCG_ROOTS if self.options["roots"] is None else self.options["roots"])
+        option = self.options["roots"]
+        roots = dict(PCG_ROOTS) if option is None else string_mapping(self.name, "roots", option)
         for prefix, root in roots.items():
             if not _ROOT.match(root):
                 raise OptionError(
-                    f"roots: {root!r} (for {prefix!r}) is not a beancount account prefix "
-                    "(Assets|Liabilities|Equity|Income|Expenses, then :Component…)"
+                    f"format 'beancount' option 'roots': {root!r} (for {prefix!r}) is not a "
+                    "beancount account prefix (Assets|Liabilities|Equity|Income|Expenses, "
+                    "then :Component…)"
                 )
         self.roots = roots
 
@@ -203,6 +218,7 @@ class Beancount(Format):
                 )
             meta[key] = value
         out = [head, *(f"  {k}: {_string(v)}" for k, v in meta.items() if v)]
+        balance = ZERO
         for line in entry.lines:
             name = self.account(entry, line)
             info = opened.setdefault(name, _Opened(entry.date, account=line.account, aux=line.aux))
@@ -213,10 +229,12 @@ class Beancount(Format):
                     field="aux",
                 )
             info.first = min(info.first, entry.date)
-            amount = f"{decimal_text(line.debit - line.credit)} {entry.currency}"
+            signed = line.debit - line.credit
+            balance += signed
+            amount = f"{decimal_text(signed)} {entry.currency}"
             foreign = foreign_amount(entry, line)
             if foreign:
-                booked = decimal_text(abs(line.debit - line.credit))
+                booked = decimal_text(abs(signed))
                 amount = f"{decimal_text(foreign[0])} {foreign[1]} @@ {booked} {entry.currency}"
                 info.currencies.add(foreign[1])
             else:
@@ -232,6 +250,8 @@ class Beancount(Format):
                 "analytic": _string(line.analytic) if line.analytic else "",
             }
             out += [f"    {k}: {v}" for k, v in line_meta.items() if v]
+        if balance and unbalanced(entry.lines):
+            raise unbalanced_error(entry)
         return "\n".join(out) + "\n"
 
 

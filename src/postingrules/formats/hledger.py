@@ -23,18 +23,26 @@ What does not survive the syntax, on purpose and documented: a ``;`` in a label 
 description in both tools and is written ``,``; a tag value ends at a comma in hledger, so commas
 in tag values are written ``;``; TAB/CR/LF become spaces.  Names that would change the meaning of
 a line (``(``, ``[``, ``;``, ``:`` inside an account code or auxiliary, two spaces) are refused
-with a :class:`FormatError` naming the entry and field.
+with a :class:`FormatError` naming the entry and field; so is an entry whose debits and
+credits differ (hledger and ledger would reject the whole file without saying which entry).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar, TextIO
 
-from postingrules.formats.base import Format, FormatError, clean_text, register
+from postingrules.formats.base import (
+    Format,
+    FormatError,
+    OptionError,
+    clean_text,
+    register,
+    unbalanced,
+)
 from postingrules.model.entries import Entry, EntryLine
 
 ZERO = Decimal(0)
@@ -55,6 +63,40 @@ def decimal_text(value: Decimal) -> str:
     if isinstance(exponent, int) and exponent > -2:
         value = value.quantize(CENT)
     return format(value, "f")
+
+
+def string_mapping(fmt: str, option: str, value: object) -> dict[str, str]:
+    """A mapping option (code or prefix -> name or Id) checked when the format is built.
+
+    Shared by the ledger and QuickBooks formats.  Why: a list, a number or a non-text key or
+    value (``--option`` values are JSON: ``{"411": 12}`` gives a number) would otherwise fail
+    later with a bare ``TypeError``/``ValueError``, or never match and be dropped silently.
+    ``None`` is the empty mapping.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise OptionError(
+            f"format {fmt!r} option {option!r} must be a mapping of text to text "
+            f'(e.g. {{"411": "..."}}), not {value!r}'
+        )
+    for key, item in value.items():
+        if not (isinstance(key, str) and key and isinstance(item, str) and item):
+            raise OptionError(
+                f"format {fmt!r} option {option!r}: {key!r}: {item!r} is not a non-empty text "
+                "key with a non-empty text value"
+            )
+    return dict(value)
+
+
+def unbalanced_error(entry: Entry) -> FormatError:
+    """The error for an entry whose debits and credits differ: hledger, ledger and
+    bean-check would reject the whole file, QuickBooks the entry; this names it first."""
+    return FormatError(
+        f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
+        document_key=entry.document_key,
+        field="lines",
+    )
 
 
 def foreign_amount(entry: Entry, line: EntryLine) -> tuple[Decimal, str] | None:
@@ -179,8 +221,11 @@ class Hledger(Format):
         label = clean_text(entry.label).replace(";", ",").strip()
         out = [f"{entry.date.isoformat()} * ({piece}) {label}".rstrip()]
         out += [f"    ; {k}: {_tag_value(v)}" for k, v in self._entry_tags(entry).items()]
+        balance = ZERO
         for line in entry.lines:
-            amount = f"{decimal_text(line.debit - line.credit)} {entry.currency}"
+            signed = line.debit - line.credit
+            balance += signed
+            amount = f"{decimal_text(signed)} {entry.currency}"
             foreign = foreign_amount(entry, line)
             if foreign:
                 booked = decimal_text(abs(line.debit - line.credit))
@@ -196,6 +241,8 @@ class Hledger(Format):
                 "analytic": line.analytic or "",
             }
             out += [f"        ; {k}: {_tag_value(v)}" for k, v in line_tags.items() if v]
+        if balance and unbalanced(entry.lines):
+            raise unbalanced_error(entry)
         return "\n".join(out) + "\n"
 
 
