@@ -137,3 +137,93 @@ def test_vat_line_without_taxable_line_is_refused() -> None:
 def test_unknown_edition_is_refused() -> None:
     with pytest.raises(OptionError, match="edition must be one of"):
         QuickBooksOnline(edition="DE")
+
+
+@pytest.mark.parametrize("edition", ["FR", "US"])
+def test_unbalanced_entry_is_refused(edition: str) -> None:
+    first = msgspec.structs.replace(SALE_FR.lines[0], debit=SALE_FR.lines[0].debit + 2)
+    bad = msgspec.structs.replace(SALE_FR, lines=(first, *SALE_FR.lines[1:]))
+    with pytest.raises(FormatError, match=r"not balanced: debit 28\.90 != credit 26\.90") as info:
+        render((bad,), edition=edition)
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "lines")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # "445" was read as the prefixes 4, 4, 5: the A/R line was taken for tax, silently.
+        ({"tax_accounts": "445"}, "'tax_accounts' must be a non-empty list"),
+        ({"tax_accounts": 4457}, "'tax_accounts' must be a non-empty list"),  # --option ...=4457
+        ({"tax_accounts": []}, "'tax_accounts' must be a non-empty list"),
+        ({"tax_accounts": ["445", 4457]}, "'tax_accounts' must be a non-empty list"),
+        ({"accounts": ["7"]}, "option 'accounts' must be a mapping"),
+        ({"customers": "CLIENTWEB"}, "option 'customers' must be a mapping"),
+        ({"tax_codes": {"C20": 12}}, "option 'tax_codes': 'C20': 12"),
+        ({"journals": {"VTE": ""}}, "option 'journals'"),
+        ({"tax_rates": {1: "x"}}, "option 'tax_rates'"),
+        ({"edition": ["FR"]}, "edition must be one of"),
+    ],
+)
+def test_ill_typed_options_are_option_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        QuickBooksOnline(**options)
+
+
+def test_tax_accounts_option_takes_a_list() -> None:
+    """A list from JSON (`--option tax_accounts=["4457"]`) works like the default tuple."""
+    (body,) = read(render((SALE_FR,), tax_accounts=["4457"]))
+    assert body["TxnTaxDetail"]["TotalTax"] == Decimal("4.48")
+
+
+def _with_lines(*changes: dict[str, Any], extra: tuple[Any, ...] = ()) -> Entry:
+    """SALE_FR (411 26.90 / 707 17.42 C20 / 708 5.00 C20 / 445 4.48) with line changes."""
+    lines = [
+        msgspec.structs.replace(li, **ch) for li, ch in zip(SALE_FR.lines, changes, strict=False)
+    ]
+    return msgspec.structs.replace(SALE_FR, lines=(*lines, *SALE_FR.lines[len(lines) :], *extra))
+
+
+def test_taxable_lines_of_one_code_on_both_sides_share_the_tax_signed() -> None:
+    """A discount debited at the sales' code: accepted, its share of the tax is negative."""
+    discount = msgspec.structs.replace(
+        SALE_FR.lines[1], account="709000", debit=Decimal("2.42"), credit=Decimal(0), label="Remise"
+    )
+    # 26.90 - 2.90 = 24.00 TTC; VAT 4.48 - 0.48 = 4.00 on 17.42 + 5.00 - 2.42 = 20.00.
+    entry = _with_lines(
+        {"debit": Decimal("24.00")},
+        {},
+        {},
+        {"credit": Decimal("4.00")},
+        extra=(discount,),
+    )
+    (body,) = read(render((entry,)))
+    lines = [li["JournalEntryLineDetail"] for li in body["Line"]]
+    assert [(d["PostingType"], d.get("TaxAmount")) for d in lines] == [
+        ("Debit", None),
+        ("Credit", Decimal("3.48")),
+        ("Credit", Decimal("1.00")),
+        ("Debit", Decimal("0.48")),
+    ]
+    (tax_line,) = body["TxnTaxDetail"]["TaxLine"]
+    assert tax_line["Amount"] == Decimal("4.00")
+    assert tax_line["TaxLineDetail"]["NetAmountTaxable"] == Decimal("20.00")
+
+
+def test_a_taxable_line_may_leave_out_the_rate_its_code_gives() -> None:
+    (body,) = read(render((_with_lines({}, {}, {"tax_rate": None}),)))
+    assert body["TxnTaxDetail"]["TaxLine"][0]["TaxLineDetail"]["TaxPercent"] == 20
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (({}, {"tax_rate": None}, {"tax_rate": None}), "have no tax rate"),
+        (({}, {}, {"tax_rate": Decimal("10")}), "have different rates: 10, 20"),
+    ],
+)
+def test_tax_code_without_one_rate_is_refused(
+    changes: tuple[dict[str, Any], ...], message: str
+) -> None:
+    with pytest.raises(FormatError, match=message) as info:
+        render((_with_lines(*changes),))
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "tax_rate")

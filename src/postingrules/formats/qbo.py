@@ -27,8 +27,14 @@ QuickBooks refers to its objects by Id, which only the company knows: the option
 JournalCode Id) map ours to theirs; unmapped values are written as they are.  Lines with an
 auxiliary carry ``Entity`` (Vendor for accounts starting ``40``, else Customer), which QuickBooks
 requires on A/R and A/P lines.  Book-currency amounts only: a foreign amount is not carried.
-Refused with a located error: a DocNumber over 21 characters, a VAT line whose tax code has no
-taxable line, taxable lines of one code on both sides, a taxable line without rate.
+Taxable lines of one code may stand on both sides (a discount debited at the sales' code): the
+bases are signed, so the discount takes a negative share of the tax.  The rate belongs to the
+code (one ``TaxLine`` per code), so a taxable line may leave it out when another line of its code
+gives it.  Refused with a located error: an entry whose debits and credits differ, a DocNumber
+over 21 characters, a VAT line whose tax code has no taxable line, a tax code none of whose
+taxable lines has a rate or whose lines have different rates.  ``TransactionLocationType`` (FR:
+WithinFrance, FranceOverseas, OutsideFranceWithEU, OutsideEU) is not written: the reference lists
+its values but not when each applies, and an entry's tax codes are the ruleset's own names.
 """
 
 from __future__ import annotations
@@ -38,8 +44,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, BinaryIO, ClassVar
 
-from postingrules.formats.base import Format, FormatError, OptionError, clean_text, register
-from postingrules.formats.hledger import decimal_text
+from postingrules.formats.base import (
+    Format,
+    FormatError,
+    OptionError,
+    clean_text,
+    register,
+    unbalanced,
+)
+from postingrules.formats.hledger import decimal_text, string_mapping, unbalanced_error
 from postingrules.model.entries import Entry, EntryLine
 
 EDITIONS = ("US", "FR", "GB", "CA")
@@ -101,16 +114,27 @@ class QuickBooksOnline(Format):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if self.options["edition"] not in EDITIONS:
-            raise OptionError(
-                f"edition must be one of {', '.join(EDITIONS)}, not {self.options['edition']!r}"
-            )
-        self.edition: str = self.options["edition"]
+        edition = self.options["edition"]
+        if not (isinstance(edition, str) and edition in EDITIONS):
+            raise OptionError(f"edition must be one of {', '.join(EDITIONS)}, not {edition!r}")
+        self.edition: str = edition
         self.maps: dict[str, dict[str, str]] = {
-            key: dict(self.options[key] or {})
+            key: string_mapping(self.name, key, self.options[key])
             for key in ("accounts", "customers", "tax_codes", "tax_rates", "journals")
         }
-        self.tax_accounts = tuple(self.options["tax_accounts"])
+        # A string is refused, not read as a sequence: "445" would become the prefixes
+        # "4", "4", "5", so every line would be taken for tax.
+        tax_accounts = self.options["tax_accounts"]
+        if not (
+            isinstance(tax_accounts, (list, tuple))
+            and tax_accounts
+            and all(isinstance(prefix, str) and prefix for prefix in tax_accounts)
+        ):
+            raise OptionError(
+                f"format {self.name!r} option 'tax_accounts' must be a non-empty list of "
+                f'account prefixes (text, e.g. ["445"]), not {tax_accounts!r}'
+            )
+        self.tax_accounts = tuple(tax_accounts)
 
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         count = 0
@@ -121,6 +145,8 @@ class QuickBooksOnline(Format):
 
     def body(self, entry: Entry) -> dict[str, Any]:
         """The JournalEntry request body for one entry."""
+        if unbalanced(entry.lines):  # QuickBooks refuses it; name the entry before posting
+            raise unbalanced_error(entry)
         piece = clean_text(entry.piece)
         if len(piece) > MAX_DOCNUMBER:
             raise FormatError(
@@ -218,9 +244,17 @@ class QuickBooksOnline(Format):
         shares: dict[int, Decimal] = {}
         summary = []
         for code, lines in taxable.items():
-            rate = next((line.tax_rate for line in lines if line.tax_rate is not None), None)
-            if rate is None:
+            # The rate belongs to the code (one TaxLine, one TaxPercent per code): a line may
+            # leave it out, but two rates under one code would make one of them wrong.
+            rates = {line.tax_rate for line in lines if line.tax_rate is not None}
+            if not rates:
                 raise fail(f"taxable lines of tax code {code!r} have no tax rate", "tax_rate")
+            if len(rates) > 1:
+                listed = ", ".join(sorted(map(str, rates)))
+                raise fail(
+                    f"taxable lines of tax code {code!r} have different rates: {listed}", "tax_rate"
+                )
+            (rate,) = rates
             # Signed bases (credit positive): a discount debited at the sales' rate reduces
             # the base and takes a negative share of the tax, as the VAT it nets out.
             bases = [line.credit - line.debit for line in lines]
