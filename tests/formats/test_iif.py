@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from plain_entries import ENTRIES, ORDER5, SALE_FR, SALE_TEXT
 
-from postingrules.formats.base import FormatError
+from postingrules.formats.base import FormatError, OptionError
 from postingrules.formats.iif import Iif, read
 from postingrules.model.entries import Entry
 
@@ -19,7 +19,21 @@ REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" 
 QB_NAMES = {"411": "Accounts Receivable", "707": "Sales", "445": "VAT Payable"}
 
 
-def render(entries: tuple[Entry, ...] = ENTRIES, **options: object) -> bytes:
+# QuickBooks matches NAME exactly against its customer list, so a name starting with a formula
+# character is refused (test below), not altered: the golden file uses SALE_TEXT's customer
+# name without its leading "@".
+TEXT_NAME = SALE_TEXT.lines[0].aux_name
+SALE_TEXT_IIF = msgspec.structs.replace(
+    SALE_TEXT,
+    lines=(
+        msgspec.structs.replace(SALE_TEXT.lines[0], aux_name=TEXT_NAME.lstrip("@")),
+        *SALE_TEXT.lines[1:],
+    ),
+)
+IIF_ENTRIES = tuple(SALE_TEXT_IIF if entry is SALE_TEXT else entry for entry in ENTRIES)
+
+
+def render(entries: tuple[Entry, ...] = IIF_ENTRIES, **options: object) -> bytes:
     buf = io.BytesIO()
     assert Iif(**options).write(entries, buf) == len(entries)
     return buf.getvalue()
@@ -37,8 +51,8 @@ def test_worked_example_is_reproduced_byte_for_byte() -> None:
 
 def test_round_trip_recovers_accounts_amounts_dates() -> None:
     back = list(read(render()))
-    assert len(back) == len(ENTRIES)
-    for txn, entry in zip(back, ENTRIES, strict=True):
+    assert len(back) == len(IIF_ENTRIES)
+    for txn, entry in zip(back, IIF_ENTRIES, strict=True):
         assert txn.trnstype == "GENERAL JOURNAL"
         assert (txn.date, txn.docnum) == (entry.date, entry.piece)
         assert [(li.account, li.amount) for li in txn.lines] == [
@@ -46,18 +60,14 @@ def test_round_trip_recovers_accounts_amounts_dates() -> None:
         ]
         assert sum(li.amount for li in txn.lines) == 0
         assert [li.name for li in txn.lines if li.name] == [
-            neutral(line.aux_name or "") for line in entry.lines if line.aux
+            line.aux_name or line.aux for line in entry.lines if line.aux
         ]
 
 
-def neutral(text: str) -> str:
-    return "'" + text if text[:1] in "=+-@" else text
-
-
 def test_formula_starts_are_neutralised_and_encoding_is_cp1252() -> None:
-    text = render((SALE_TEXT,)).decode("cp1252")
+    text = render((SALE_TEXT_IIF,)).decode("cp1252")
     rows = [row.split("\t") for row in text.split("\r\n")]
-    assert rows[3][5] == "'@Éloïse \"Zoé\" O'Brien, Café"  # NAME
+    assert rows[3][5] == 'Éloïse "Zoé" O\'Brien, Café'  # NAME, as it is in QuickBooks
     assert rows[4][8] == '\'=HYPERLINK("http://x")'  # MEMO
     assert rows[5][8] == "'-TVA 20 %"
     assert rows[5][6] == "-4.80"  # amounts are numbers, never neutralised
@@ -86,9 +96,36 @@ def test_quickbooks_limits_are_located_errors() -> None:
 
 
 def test_formula_like_account_name_is_refused() -> None:
+    with pytest.raises(OptionError, match=r"'accounts': '707'.*'=Sales'"):
+        Iif(accounts={"707": "=Sales"})  # a mapped name: refused when the format is built
+    odd = msgspec.structs.replace(
+        SALE_FR,
+        lines=(
+            *SALE_FR.lines[:1],
+            msgspec.structs.replace(SALE_FR.lines[1], account="=707"),
+            *SALE_FR.lines[2:],
+        ),
+    )
     with pytest.raises(FormatError) as info:
-        render((SALE_FR,), accounts={"707": "=Sales"})
-    assert info.value.field == "account"
+        render((odd,))
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/5", "account")
+
+
+@pytest.mark.parametrize(
+    ("aux_name", "aux", "field"),
+    [
+        (TEXT_NAME, "ZOE", "aux_name"),  # '@Éloïse…': an apostrophe would make another name
+        ("Zoé\tB", "ZOE", "aux_name"),  # a TAB made a space: another name too
+        (None, "=ZOE", "aux"),  # no name: NAME is the auxiliary code
+    ],
+)
+def test_customer_name_is_refused_not_altered(aux_name: str | None, aux: str, field: str) -> None:
+    """QuickBooks matches NAME exactly, as ACCNT: the name is written as it is, or refused."""
+    line = msgspec.structs.replace(SALE_TEXT.lines[0], aux_name=aux_name, aux=aux)
+    entry = msgspec.structs.replace(SALE_TEXT, lines=(line, *SALE_TEXT.lines[1:]))
+    with pytest.raises(FormatError, match="list name") as info:
+        render((entry,))
+    assert (info.value.document_key, info.value.field) == ("prestashop/order/11", field)
 
 
 def test_tabs_and_newlines_in_text_do_not_break_rows() -> None:
@@ -100,3 +137,23 @@ def test_tabs_and_newlines_in_text_do_not_break_rows() -> None:
 
 def test_date_format_option() -> None:
     assert b"\t14/03/2025\t" in render((SALE_FR,), date_format="%d/%m/%Y")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"accounts": "foo"}, "option 'accounts' must be a mapping"),
+        ({"accounts": {"411": 12}}, "option 'accounts': '411': 12"),
+        ({"date_format": 12}, "option 'date_format' must be a strftime pattern"),
+        ({"date_format": ""}, "option 'date_format' must be a strftime pattern"),
+        ({"date_format": "%m\t%d"}, "option 'date_format' must be a strftime pattern"),
+        ({"encoding": 1252}, "option 'encoding' must be text"),
+        ({"encoding": "klingon"}, "unknown encoding"),
+        ({"encoding": "utf-16"}, "does not write ASCII as ASCII"),  # a BOM before every block
+        ({"encoding": "utf-8-sig"}, "does not write ASCII as ASCII"),
+        ({"on_unencodable": "drop"}, "on_unencodable must be"),
+    ],
+)
+def test_ill_typed_options_are_option_errors(options: dict[str, object], message: str) -> None:
+    with pytest.raises(OptionError, match=message):
+        Iif(**options)

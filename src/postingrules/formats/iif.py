@@ -15,12 +15,14 @@ QuickBooks requires it on A/R lines.  Book-currency amounts only: IIF general jo
 no column for the document currency, so a foreign amount is not carried (it is in the JSON Lines
 and plain-text exports).  Analytic sections are not carried either.
 
-Safety: the file is opened in spreadsheets, so NAME, DOCNUM and MEMO starting with ``=``, ``+``,
-``-`` or ``@`` get a leading apostrophe; an account name starting so, or one holding a control
-character, is refused (altering it would post to another account).  TAB/CR/LF in text become
-spaces.  Text is written in Windows-1252 (option ``encoding``), transliterating or refusing
-characters it cannot hold.  QuickBooks limits enforced with a located error: NAME 41 characters,
-DOCNUM 11.
+Safety: the file is opened in spreadsheets, so DOCNUM and MEMO starting with ``=``, ``+``, ``-``
+or ``@`` get a leading apostrophe and their TAB/CR/LF become spaces.  ACCNT and NAME are names
+QuickBooks matches exactly against its lists: one starting so, or holding a control character,
+is refused with a :class:`FormatError` naming the entry and field (altering it would post to
+another account or customer); a mapped account name in the ``accounts`` option is checked when
+the format is built.  Text is written in Windows-1252 (option ``encoding``, an encoding writing
+ASCII as ASCII), transliterating or refusing characters it cannot hold.  QuickBooks limits
+enforced with a located error: NAME 41 characters, DOCNUM 11.  An unbalanced entry is refused.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ from postingrules.formats.base import (
     FORMULA_PREFIXES,
     Format,
     FormatError,
+    OptionError,
     Transcoder,
     clean_text,
     neutralise_formula,
     register,
 )
-from postingrules.formats.hledger import decimal_text
+from postingrules.formats.hledger import decimal_text, string_mapping
 from postingrules.model.entries import Entry, EntryLine
 
 COLUMNS = ("TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO")
@@ -51,6 +54,11 @@ HEADER = (
 )
 MAX_NAME = 41
 MAX_DOCNUM = 11
+
+
+def _list_name_ok(name: str) -> bool:
+    """Whether a QuickBooks list name can be written as it is (see :meth:`Iif._list_name`)."""
+    return not name.startswith(FORMULA_PREFIXES) and clean_text(name) == name
 
 
 @register
@@ -75,8 +83,47 @@ class Iif(Format):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.accounts: dict[str, str] = dict(self.options["accounts"] or {})
-        self.transcoder = Transcoder(self.options["encoding"], self.options["on_unencodable"])
+        self.accounts = string_mapping(self.name, "accounts", self.options["accounts"])
+        for code, name in self.accounts.items():
+            if not _list_name_ok(name):
+                raise OptionError(
+                    f"format 'iif' option 'accounts': {code!r}: QuickBooks account name "
+                    f"{name!r} starts with a formula character or holds a control character"
+                )
+        date_format = self.options["date_format"]
+        sample = dt.date(2025, 12, 31).strftime(date_format) if isinstance(date_format, str) else ""
+        if not sample or clean_text(sample) != sample:
+            raise OptionError(
+                "format 'iif' option 'date_format' must be a strftime pattern giving a date "
+                f"without TAB/CR/LF (e.g. '%d/%m/%Y'), not {date_format!r}"
+            )
+        encoding = self.options["encoding"]
+        if not isinstance(encoding, str):
+            raise OptionError(f"format 'iif' option 'encoding' must be text, not {encoding!r}")
+        self.transcoder = Transcoder(encoding, self.options["on_unencodable"])
+        # Each record is encoded on its own: an encoding writing a BOM or more than one byte
+        # per ASCII character (utf-16, utf-8-sig) would put a BOM before every block.
+        if HEADER[0].encode(self.transcoder.encoding) != HEADER[0].encode("ascii"):
+            raise OptionError(
+                f"format 'iif' option 'encoding': {encoding!r} does not write ASCII as ASCII "
+                "(IIF is read as a byte-per-character text file; e.g. cp1252, utf-8)"
+            )
+
+    def _list_name(self, entry: Entry, name: str, field: str) -> str:
+        """A QuickBooks list name (ACCNT, NAME), refused rather than altered.
+
+        QuickBooks matches these names exactly against its lists, so an apostrophe before a
+        formula character, or a control character turned into a space, would make it look
+        for another account or customer (or create one): such a name is an error.
+        """
+        if not _list_name_ok(name):
+            raise FormatError(
+                f"QuickBooks list name {name!r} starts with a formula character or holds a "
+                "control character",
+                document_key=entry.document_key,
+                field=field,
+            )
+        return self.transcoder.text(name, entry.document_key, field)
 
     def account(self, entry: Entry, line: EntryLine) -> str:
         """The QuickBooks account name for a line (mapped by longest prefix, else the code)."""
@@ -85,14 +132,7 @@ class Iif(Format):
             (self.accounts[code[:n]] for n in range(len(code), 0, -1) if code[:n] in self.accounts),
             code,
         )
-        if name.startswith(FORMULA_PREFIXES) or clean_text(name) != name:
-            raise FormatError(
-                f"QuickBooks account name {name!r} starts with a formula character or holds a "
-                "control character",
-                document_key=entry.document_key,
-                field="account",
-            )
-        return self.transcoder.text(name, entry.document_key, "account")
+        return self._list_name(entry, name, "account")
 
     def _text(self, entry: Entry, value: str, field: str, limit: int | None = None) -> str:
         text = neutralise_formula(clean_text(value).strip())
@@ -100,6 +140,18 @@ class Iif(Format):
         if limit is not None and len(text) > limit:
             raise FormatError(
                 f"{text!r} is longer than QuickBooks' {limit} characters",
+                document_key=entry.document_key,
+                field=field,
+            )
+        return text
+
+    def _name(self, entry: Entry, line: EntryLine) -> str:
+        """NAME: the auxiliary's name (else its code), a list name limited to 41 characters."""
+        name, field = (line.aux_name, "aux_name") if line.aux_name else (line.aux or "", "aux")
+        text = self._list_name(entry, name, field)
+        if len(text) > MAX_NAME:
+            raise FormatError(
+                f"{text!r} is longer than QuickBooks' {MAX_NAME} characters",
                 document_key=entry.document_key,
                 field=field,
             )
@@ -120,14 +172,13 @@ class Iif(Format):
             docnum = self._text(entry, entry.piece, "piece", MAX_DOCNUM)
             rows = []
             for index, line in enumerate(entry.lines):
-                name = line.aux_name or line.aux or ""
                 cells = (
                     "TRNS" if index == 0 else "SPL",
                     "",
                     "GENERAL JOURNAL",
                     date,
                     self.account(entry, line),
-                    self._text(entry, name, "aux_name", MAX_NAME) if line.aux else "",
+                    self._name(entry, line) if line.aux else "",
                     decimal_text(line.debit - line.credit),
                     docnum,
                     self._text(entry, line.label or entry.label, "label"),
