@@ -122,7 +122,7 @@ def test_export_json_lines_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "entries.jsonl"
     code, _, err = invoke("export", DEFAULT, ALL, "--format", "json", "-o", str(out))
     assert code == 1
-    assert "28 entries, 97 lines, total debit 2855.57 = total credit 2855.57" in err
+    assert "28 entries posted, 97 lines, total debit 2855.57 = total credit 2855.57" in err
     entries = [decode_entry(line) for line in out.read_text().splitlines()]
     assert len(entries) == 28
     assert all(e.total_debit == e.total_credit for e in entries)

@@ -38,8 +38,8 @@ def test_split_writes_one_file_per_part_named_by_the_profile(tmp_path: Path) -> 
         "reglements_20260228.txt",
         "ventes_20260228.txt",
     ]
-    assert "(sales: 20)" in out and "(refunds: 3)" in out and "(payments: 5)" in out
-    assert "(customers: 2)" in out
+    assert "(sales: 20 entries)" in out and "(refunds: 3 entries)" in out
+    assert "(payments: 5 entries)" in out and "(customers: 2 accounts)" in out
     sales = (tmp_path / "ventes_20260228.txt").read_text(encoding="utf-8")
     assert "FA000123" in sales and "AV000012" not in sales
     customers = (tmp_path / "clients_20260228.txt").read_text(encoding="utf-8").splitlines()
@@ -75,6 +75,65 @@ def test_a_refusing_format_writes_nothing(tmp_path: Path) -> None:
         "payments_20260228.txt",
         "sales_20260228.txt",
     ]
+
+
+def test_a_refusal_in_a_later_part_leaves_no_earlier_part(tmp_path: Path) -> None:
+    """The refunds file is complete before the payments' foreign-currency line is refused:
+    it is removed with the rest, as a scheduled import would otherwise take it alone."""
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--format", "ebp", "--out-dir", str(tmp_path),
+        "--split", "refunds,payments", "--date", "2026-02-28",
+    )  # fmt: skip
+    assert code == 1 and "export refused, nothing written: prestashop:demo:payment:505" in out
+    assert list(tmp_path.iterdir()) == []
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--format", "ebp", "--out-dir", str(tmp_path),
+        "--split", "refunds,payments", "--date", "2026-02-28", "--option", "foreign_currency=ignore",
+    )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "payments_20260228.txt",
+        "refunds_20260228.txt",
+    ]
+
+
+def test_split_summary_counts_the_entries_in_no_file(tmp_path: Path) -> None:
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--format", "hledger", "--out-dir", str(tmp_path),
+        "--split", "refunds,refunds,customers", "--date", "2026-02-28",
+    )  # fmt: skip
+    assert code == 1  # the example beyond the tolerance
+    assert "28 entries posted, 97 lines" in out and "; 25 entries in no part asked for;" in out
+    assert "(refunds: 3 entries)" in out
+    # The customers file is a `;`-separated text file: not named .journal beside the journal,
+    # where `hledger -f 'out/*.journal'` would read it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "customers_20260228.txt",
+        "refunds_20260228.journal",
+    ]
+
+
+def test_siren_in_a_name_template(tmp_path: Path) -> None:
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--format", "text", "--out-dir", str(tmp_path),
+        "--name", "{siren}_ecritures_{date:%Y}.txt", "--siren", "732829320", "--date", "2026-02-28",
+    )  # fmt: skip
+    assert "732829320_ecritures_2026.txt (28 entries)" in out
+    assert code == 1 and [p.name for p in tmp_path.iterdir()] == ["732829320_ecritures_2026.txt"]
+
+
+def test_options_that_would_be_ignored_are_usage_errors(tmp_path: Path) -> None:
+    code, out = invoke("export", DEFAULT, ALL, "-o", str(tmp_path / "x"), "--name", "y.txt")
+    assert code == 2 and "--name names the one file written in --out-dir" in out
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--out-dir", str(tmp_path), "--split", "sales", "--name", "y.txt"
+    )
+    assert code == 2 and "--name names the one file written in --out-dir" in out
+    code, out = invoke(
+        "export", DEFAULT, ALL, "--format", "text", "-o", str(tmp_path / "x"),
+        "--closing-date", "2026-12-31",
+    )  # fmt: skip
+    assert code == 2 and "--closing-date is the FEC's closing date" in out
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_existing_file_is_never_replaced_unless_forced(tmp_path: Path) -> None:
@@ -241,7 +300,7 @@ def test_split_customers_file_is_written_like_the_entries(tmp_path: Path) -> Non
         "--split", "sales,customers", "--date", "2026-02-28",
         "--option", "foreign_currency=ignore",
     )  # fmt: skip
-    assert code == 1 and "(customers: 2)" in text
+    assert code == 1 and "(customers: 2 accounts)" in text
     customers = (tmp_path / "customers_20260228.txt").read_bytes().decode("cp1252")
     assert customers.splitlines()[1] == "CLIENTWEB,CLIENT WEB,41100000,,,,,,,"
 

@@ -1,10 +1,13 @@
 """Writing entries to files: one file, or the product sheet's separate files per kind.
 
 Entries arrive as a stream.  For ``--split`` they are first spilled, per part, to JSON Lines
-in a temporary folder inside the output folder (lossless, memory flat), then each output file
-is written from its spill through :func:`~postingrules.files.atomic_output`: a file appears
-whole or not at all, and no existing file is replaced unless asked.  Every target name is
-checked before the first byte is written, so a name clash stops the export up front.
+in a temporary folder inside the output folder (lossless, memory flat), then every output file
+is written from its spill through :func:`~postingrules.files.atomic_output`, all of them kept
+as temporary files until the last is complete: an export appears whole or not at all, the set
+of files included (a format refusing an entry of the third part leaves none of the first two
+behind for a scheduled import to pick up), and no existing file is replaced unless asked.
+Every target name is checked before the first byte is written, so a name clash stops the
+export up front.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -34,11 +38,14 @@ class Written:
     entries: int
 
 
-def default_template(part: str, fmt: formats.Format) -> str:
-    """The file-name template of a part: the text profile's, else ``<part>_<date><ext>``."""
+def default_template(part: str, fmt: formats.Format, writer: formats.Format | None = None) -> str:
+    """The file-name template of a part: the text profile's, else ``<part>_<date><ext>`` with
+    the extension of the format that writes the part (``writer``, default ``fmt``): beside a
+    ``.journal`` or ``.iif`` export the customers file is a ``;``-separated text file, which a
+    glob import of ``*.journal`` must not pick up."""
     profile = getattr(fmt, "profile", None)
     names = getattr(profile, "file_names", None) or {}
-    return names.get(part) or f"{part}_{{date:%Y%m%d}}{fmt.extension}"
+    return names.get(part) or f"{part}_{{date:%Y%m%d}}{(writer or fmt).extension}"
 
 
 def customers_format(fmt: formats.Format) -> formats.Format:
@@ -98,10 +105,15 @@ def write_split(
     parts: Sequence[str],
     date: dt.date,
     overwrite: bool,
+    siren: str | None = None,
 ) -> list[Written]:
     """One file per part (sales, refunds, payments, customers), named by templates."""
+    writers = {part: customers if part == "customers" else fmt for part in parts}
     names = {
-        part: out_dir / FileNameTemplate(default_template(part, fmt)).render(date=date, kind=part)
+        part: out_dir
+        / FileNameTemplate(default_template(part, fmt, writers[part])).render(
+            date=date, kind=part, siren=siren
+        )
         for part in parts
     }
     _check_targets(list(names.values()), overwrite)
@@ -119,9 +131,11 @@ def write_split(
         finally:
             for stream in spills.values():
                 stream.close()
-        for part in parts:
-            writer = customers if part == "customers" else fmt
-            with atomic_output(names[part], overwrite=overwrite) as stream:
-                count = writer.write(_replay(Path(tmp) / f"{part}.jsonl"), stream)
-            written.append(Written(names[part], part, count))
+        # Each file stays a temporary one until every part is written: an error (or Ctrl-C)
+        # in any part removes them all.
+        with ExitStack() as outputs:
+            for part in parts:
+                stream = outputs.enter_context(atomic_output(names[part], overwrite=overwrite))
+                count = writers[part].write(_replay(Path(tmp) / f"{part}.jsonl"), stream)
+                written.append(Written(names[part], part, count))
     return written

@@ -72,7 +72,7 @@ def _format(
 def _parts(text: str | None) -> list[str]:
     if not text:
         return []
-    parts = [p.strip() for p in text.split(",") if p.strip()]
+    parts = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))  # once each
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         hint = formats.did_you_mean(unknown[0], PARTS)
@@ -80,6 +80,16 @@ def _parts(text: str | None) -> list[str]:
             f"unknown part {unknown[0]!r}{hint} (parts: {', '.join(PARTS)})", param_hint="--split"
         )
     return parts
+
+
+def _count(written: Written) -> str:
+    """What a file holds, for the summary line: ``sales: 20 entries``, ``customers: 2
+    accounts``, ``27 entries`` for the one file of an export."""
+    if written.part == "customers":
+        return f"customers: {written.entries} accounts"
+    if written.part == "entries":
+        return f"{written.entries} entries"
+    return f"{written.part}: {written.entries} entries"
 
 
 @click.command("export")
@@ -112,7 +122,9 @@ def _parts(text: str | None) -> list[str]:
 @click.option(
     "--profile", type=click.Path(exists=True, dir_okay=False), help="Text export profile (TOML)."
 )
-@click.option("--siren", help="SIREN, for the FEC file name <SIREN>FEC<closing date>.txt.")
+@click.option(
+    "--siren", help="SIREN: the FEC's file name <SIREN>FEC<closing date>.txt, {siren} in names."
+)
 @click.option(
     "--closing-date", type=click.DateTime(["%Y-%m-%d"]), help="FEC: fiscal year closing date."
 )
@@ -150,6 +162,13 @@ def export_command(
         raise click.UsageError("--split writes several files: give --out-dir DIR")
     if parts and format_name == "fec":
         raise click.UsageError("a FEC holds every journal of the year in one file: no --split")
+    if name_template and not (out_dir and not parts):
+        raise click.UsageError(
+            "--name names the one file written in --out-dir; -o gives the file itself, and "
+            "--split names its files by the profile's file_names (or <part>_<date><ext>)"
+        )
+    if closing_date and format_name != "fec":
+        raise click.UsageError("--closing-date is the FEC's closing date: only with --format fec")
     try:
         closing = closing_date.date() if closing_date else None
         fmt = _format(format_name, _options(option_pairs, profile), accounts, closing)
@@ -158,7 +177,9 @@ def export_command(
         target: Path | None = Path(output) if output else None
         if out_dir and not parts:
             if name_template:
-                name = FileNameTemplate(name_template).render(date=date, kind="entries")
+                name = FileNameTemplate(name_template).render(
+                    date=date, kind="entries", siren=siren
+                )
             elif format_name == "fec":
                 if not siren or not closing:
                     raise click.UsageError(
@@ -181,7 +202,7 @@ def export_command(
         if parts:
             assert out_dir is not None
             written: list[Written] = write_split(
-                entries, fmt, customers, Path(out_dir), parts, date, force
+                entries, fmt, customers, Path(out_dir), parts, date, force, siren
             )
         else:
             assert target is not None
@@ -192,10 +213,14 @@ def export_command(
         click.echo(f"export refused, nothing written: {exc}", err=True)
         raise SystemExit(1) from None
     report_set_aside(tally)
-    files = ", ".join(f"{w.path} ({w.part}: {w.entries})" for w in written)
+    files = ", ".join(f"{w.path} ({_count(w)})" for w in written)
+    # With --split, entries of a part not asked for are posted but in no file: say how many,
+    # so the totals (those of every entry posted) are not read as the files'.
+    in_files = sum(w.entries for w in written if w.part != "customers")
+    left = f"; {tally.entries - in_files} entries in no part asked for" if parts else ""
     click.echo(
-        f"{tally.entries} entries, {tally.lines} lines, total debit {tally.debit} = "
-        f"total credit {tally.credit}; files written: {files}",
+        f"{tally.entries} entries posted, {tally.lines} lines, total debit {tally.debit} = "
+        f"total credit {tally.credit}{left}; files written: {files}",
         err=True,
     )
     raise SystemExit(1 if tally.failed or tally.available == 0 else 0)
