@@ -8,8 +8,8 @@ only then moves it into place in one step (``os.replace``, or a hard link when o
 not allowed so that a file appearing meanwhile is not clobbered either).
 
 File names come from user templates such as ``ventes_{date:%Y%m%d}.txt``.  They are rendered by
-:class:`FileNameTemplate`, a small parser that knows four placeholders (``{date:<strftime>}``,
-``{kind}``, ``{siren}``, ``{journal}``) — never ``str.format``, which would let a template
+:class:`FileNameTemplate`, a small parser that knows three placeholders (``{date:<strftime>}``,
+``{kind}``, ``{siren}``) — never ``str.format``, which would let a template
 reach object attributes (``{date.__class__}``) — and the result must be a plain file name:
 no ``/``, ``\\``, ``:``, ``..`` or absolute path, so a template cannot escape the output folder.
 """
@@ -104,7 +104,7 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-PLACEHOLDERS = ("date", "kind", "siren", "journal")
+PLACEHOLDERS = ("date", "kind", "siren")
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
 _STRFTIME = re.compile(r"^(?:%[aAbBdHjmMSyYUWuVGe%]|[A-Za-z0-9_\-. ])+$")
@@ -121,9 +121,9 @@ class FileNameTemplate:
     """A checked file-name template; :meth:`render` gives a name safe inside the output folder.
 
     ``{date:%Y%m%d}`` takes a strftime pattern (``%Y %m %d %y %j %H %M %S %a %A %b %B %U %W
-    %u %V %G %e``, letters, digits, ``_ - .`` and spaces); ``{kind}``, ``{siren}``,
-    ``{journal}`` are replaced by their value, which must itself be a plain word; ``{{`` and
-    ``}}`` write a brace.  Errors are :class:`OptionError`, raised when the template is built
+    %u %V %G %e``, letters, digits, ``_ - .`` and spaces); ``{kind}`` (the part: sales,
+    refunds…) and ``{siren}`` are replaced by their value, which must itself be a plain word;
+    ``{{`` and ``}}`` write a brace.  Errors are :class:`OptionError`, raised when the template is built
     (profile load, rule compile), not when the first file is written.
     """
 
@@ -178,10 +178,9 @@ class FileNameTemplate:
         date: dt.date | None = None,
         kind: str | None = None,
         siren: str | None = None,
-        journal: str | None = None,
     ) -> str:
         """The file name; :class:`OptionError` when a value is missing or unsafe."""
-        values = {"kind": kind, "siren": siren, "journal": journal}
+        values = {"kind": kind, "siren": siren}
         out = []
         for part in self.parts:
             if isinstance(part, str):

@@ -63,8 +63,8 @@ def test_file_created_meanwhile_is_not_clobbered(tmp_path: Path) -> None:
 
 
 def test_template_renders_known_placeholders() -> None:
-    template = FileNameTemplate("ventes_{date:%Y%m%d}_{journal}.txt")
-    assert template.render(date=dt.date(2025, 3, 14), journal="VTE") == "ventes_20250314_VTE.txt"
+    template = FileNameTemplate("ventes_{date:%Y%m%d}_{kind}.txt")
+    assert template.render(date=dt.date(2025, 3, 14), kind="sales") == "ventes_20250314_sales.txt"
     assert (
         FileNameTemplate("{siren}FEC{date}.txt").render(
             siren="123456782", date=dt.date(2025, 12, 31)
@@ -82,6 +82,7 @@ def test_template_renders_known_placeholders() -> None:
         ("..\\x.txt", "'\\\\\\\\' is not allowed"),
         ("C:x.txt", "':' is not allowed"),
         ("{dat}.txt", "did you mean 'date'"),
+        ("{journal}.txt", "unknown placeholder"),  # no export is split by journal
         ("{date.__class__}.txt", "unknown placeholder"),
         ("{kind!r}.txt", "unknown placeholder"),
         ("{date:%D}.txt", "date pattern"),
@@ -95,10 +96,10 @@ def test_bad_templates_refused_when_built(template: str, message: str) -> None:
         FileNameTemplate(template)
 
 
-@pytest.mark.parametrize("journal", ["../x", "a/b", "..", "VT E"])
-def test_unsafe_values_refused(journal: str) -> None:
+@pytest.mark.parametrize("siren", ["../x", "a/b", "..", "VT E"])
+def test_unsafe_values_refused(siren: str) -> None:
     with pytest.raises(OptionError):
-        FileNameTemplate("{journal}").render(journal=journal)
+        FileNameTemplate("{siren}").render(siren=siren)
 
 
 def test_missing_value_refused() -> None:
