@@ -90,7 +90,7 @@ ACCOUNTANT_OPTIONS: dict[str, dict[str, Any]] = {
     "ebp": BOOK_AMOUNTS_ONLY,
     "sage-coala": BOOK_AMOUNTS_ONLY,
     "cegid": BOOK_AMOUNTS_ONLY,
-    "ciel-ximport": {**BOOK_AMOUNTS_ONLY, **TWO_LETTER_JOURNALS},
+    "ciel-ximport": {**BOOK_AMOUNTS_ONLY, **TWO_LETTER_JOURNALS, "account_labels": ACCOUNT_LABELS},
     "quadratus": {**BOOK_AMOUNTS_ONLY, **TWO_LETTER_JOURNALS},
     # A French company: the FR edition (global tax model, JournalCodeRef) is the one to set.
     "qbo": {"edition": "FR"},
