@@ -297,8 +297,8 @@ def test_fiscal_year_start_after_end_refused() -> None:
     ("options", "message"),
     [({"separator": ";"}, "TAB or '|'"), ({"encoding": "cp1252"}, "ISO 8859-15"),
      ({"sort_chunk_size": 0}, "at least 1"),
-     ({"account_labels": {"411000": 5}}, "account_labels maps account to name"),
-     ({"account_labels": ["411000"]}, "account_labels maps account to name")],
+     ({"account_labels": {"411000": 5}}, "'account_labels': '411000': 5 is not a non-empty text"),
+     ({"account_labels": ["411000"]}, "'account_labels' must be a mapping of text to text")],
 )  # fmt: skip
 def test_bad_options_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(OptionError, match=re.escape(message)):

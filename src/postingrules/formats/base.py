@@ -65,6 +65,40 @@ def unbalanced(lines: Iterable[EntryLine]) -> bool:
     return sum((ln.debit for ln in lines), ZERO) != sum((ln.credit for ln in lines), ZERO)
 
 
+def string_mapping(fmt: str, option: str, value: object) -> dict[str, str]:
+    """A mapping option (code or prefix -> name or Id) checked when the format is built.
+
+    Why: a list, a number or a non-text key or
+    value (``--option`` values are JSON: ``{"411": 12}`` gives a number) would otherwise fail
+    later with a bare ``TypeError``/``ValueError``, or never match and be dropped silently.
+    ``None`` is the empty mapping.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise OptionError(
+            f"format {fmt!r} option {option!r} must be a mapping of text to text "
+            f'(e.g. {{"411": "..."}}), not {value!r}'
+        )
+    for key, item in value.items():
+        if not (isinstance(key, str) and key and isinstance(item, str) and item):
+            raise OptionError(
+                f"format {fmt!r} option {option!r}: {key!r}: {item!r} is not a non-empty text "
+                "key with a non-empty text value"
+            )
+    return dict(value)
+
+
+def unbalanced_error(entry: Entry) -> FormatError:
+    """The error for an entry whose debits and credits differ: hledger, ledger and
+    bean-check would reject the whole file, QuickBooks the entry; this names it first."""
+    return FormatError(
+        f"entry is not balanced: debit {entry.total_debit} != credit {entry.total_credit}",
+        document_key=entry.document_key,
+        field="lines",
+    )
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(name, list(candidates), n=1)

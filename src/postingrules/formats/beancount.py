@@ -43,14 +43,11 @@ from postingrules.formats.base import (
     OptionError,
     clean_text,
     register,
-    unbalanced,
-)
-from postingrules.formats.hledger import (
-    decimal_text,
-    foreign_amount,
     string_mapping,
+    unbalanced,
     unbalanced_error,
 )
+from postingrules.formats.hledger import decimal_text, foreign_amount
 from postingrules.model.entries import Entry, EntryLine
 
 ZERO = Decimal(0)

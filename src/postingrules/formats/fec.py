@@ -26,7 +26,7 @@ import re
 import struct
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from decimal import Decimal
 from itertools import repeat
@@ -43,6 +43,7 @@ from postingrules.formats.base import (
     Transcoder,
     clean_text,
     neutralise_formula,
+    string_mapping,
     unbalanced,
 )
 from postingrules.formats.chart import Chart
@@ -161,12 +162,7 @@ class Fec(Format):
         self.line_ending = opts["line_ending"]
         self._transcoder = Transcoder(opts["encoding"], opts["on_unencodable"])
         self._journal_labels = {**DEFAULT_JOURNAL_LABELS, **opts["journal_labels"]}
-        labels = opts["account_labels"]
-        if not isinstance(labels, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
-        ):  # else a traceback on the first line using it (--option account_labels=JSON)
-            raise OptionError("FEC option account_labels maps account to name, both as text")
-        self._chart = Chart(labels)
+        self._chart = Chart(string_mapping(self.name, "account_labels", opts["account_labels"]))
         self._cache: dict[str, str] = {}
         self._dates: dict[dt.date, str] = {}
         self._parts: dict[str | tuple[str, str | None, str | None], _Account] = {}

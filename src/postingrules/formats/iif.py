@@ -42,8 +42,9 @@ from postingrules.formats.base import (
     clean_text,
     neutralise_formula,
     register,
+    string_mapping,
 )
-from postingrules.formats.hledger import decimal_text, string_mapping
+from postingrules.formats.hledger import decimal_text
 from postingrules.model.entries import Entry, EntryLine
 
 COLUMNS = ("TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO")

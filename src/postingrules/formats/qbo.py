@@ -50,9 +50,11 @@ from postingrules.formats.base import (
     OptionError,
     clean_text,
     register,
+    string_mapping,
     unbalanced,
+    unbalanced_error,
 )
-from postingrules.formats.hledger import decimal_text, string_mapping, unbalanced_error
+from postingrules.formats.hledger import decimal_text
 from postingrules.model.entries import Entry, EntryLine
 
 EDITIONS = ("US", "FR", "GB", "CA")
