@@ -1213,9 +1213,11 @@ class TextExport(Format):
         the PCG's: :class:`~postingrules.formats.chart.Chart`), ``""`` when it has none;
         looked up once per account, the renderers reading ``_account_names`` first."""
         names = self._account_names
-        if len(names) > 4096:
-            names.clear()
-        name = names[account] = self._chart.label(account) or ""
+        name = names.get(account)
+        if name is None:
+            if len(names) > 4096:
+                names.clear()
+            name = names[account] = self._chart.label(account) or ""
         return name
 
     def _account(self, account: str) -> str:
