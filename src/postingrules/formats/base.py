@@ -66,13 +66,10 @@ def unbalanced(lines: Iterable[EntryLine]) -> bool:
 
 
 def string_mapping(fmt: str, option: str, value: object) -> dict[str, str]:
-    """A mapping option (code or prefix -> name or Id) checked when the format is built.
-
-    Why: a list, a number or a non-text key or
-    value (``--option`` values are JSON: ``{"411": 12}`` gives a number) would otherwise fail
-    later with a bare ``TypeError``/``ValueError``, or never match and be dropped silently.
-    ``None`` is the empty mapping.
-    """
+    """A mapping option (code or prefix -> name or Id) checked when the format is built: a
+    list, a number or a non-text key or value (``--option`` values are JSON: ``{"411": 12}``
+    gives a number) would otherwise fail later with a bare ``TypeError``/``ValueError``, or
+    never match and be dropped silently.  ``None`` is the empty mapping."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
