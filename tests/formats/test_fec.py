@@ -453,3 +453,29 @@ def test_validation_date_fills_valid_date_and_keeps_the_order() -> None:
     assert {r[15] for r in rows} == {"20260115"}
     assert [r[:15] + r[16:] for r in rows] == [r[:15] + r[16:] for r in plain]
     assert validate_fec(data) == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-15"])
+def test_accented_text_in_every_column_is_encoded_once(encoding: str) -> None:
+    """The writer keeps the columns it caches (account, date, journal) already encoded and
+    puts entries together from them: an accented value from each source (the PCG's name,
+    an account outside the PCG named by the entry's or the line's label, the auxiliary
+    account, the piece, labels, a second JournalLib for a JournalCode) is written as the
+    encoding's bytes of its text, no more and no less."""
+    first = replace(ORDER5, piece="Pièce-5", label="Réglé à Noël", journal_label="Ventes é")
+    first = _with_line(first, 0, aux="CLÉ", aux_name="Hélène")
+    first = _with_line(first, 1, account="990000", label="Réglé à Noël")
+    second = replace(ORDER5, piece="Pièce-6", label="", journal_label="Ventes è")
+    second = _with_line(second, 1, account="991000", label="Ligne à part")
+    data = write([first, second], account_labels={}, encoding=encoding)
+    rows = [r.split("\t") for r in data.decode(encoding).split("\r\n")[1:-1]]
+    pcg = "Taxes sur le chiffre d'affaires collectées par l'entreprise"
+    assert [(r[1], r[4], r[5], r[6], r[7], r[8], r[10]) for r in rows] == [
+        ("Ventes é", "411000", "Clients", "CLÉ", "Hélène", "Pièce-5", "Réglé à Noël"),
+        ("Ventes é", "990000", "Réglé à Noël", "", "", "Pièce-5", "Réglé à Noël"),
+        ("Ventes é", "445720", pcg, "", "", "Pièce-5", "Réglé à Noël"),
+        ("Ventes è", "411000", "Clients", "CLIENTWEB", "CLIENT WEB", "Pièce-6", "Clients"),
+        ("Ventes è", "991000", "Ligne à part", "", "", "Pièce-6", "Ligne à part"),
+        ("Ventes è", "445720", pcg, "", "", "Pièce-6", "TVA collectee 20%"),
+    ]  # fmt: skip
+    assert [r[2] for r in rows] == ["VTE-000001"] * 3 + ["VTE-000002"] * 3

@@ -66,6 +66,9 @@ _PLACEHOLDER = b"\x00"  # stands for EcritureNum until the entry's place is know
 _HEAD = "\x01"
 _HEAD_BYTES = _HEAD.encode()
 _PARTS = 7  # strings a rendered line is made of (see Fec._rendered)
+# Rendered text holds the bytes of the file's encoding, one character per byte, the character
+# of the byte's value (what latin-1 decodes them to; ASCII stays as it is): see Fec._raw.
+_RAW = "latin-1"
 _DAYS = struct.Struct(">II")  # validation and entry dates (ordinals), then the journal
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
@@ -197,6 +200,14 @@ class Fec(Format):
         cache[value] = safe
         return safe
 
+    def _raw(self, text: str) -> str:
+        """``text`` (made encodable by the transcoder) as rendered entries hold it: its bytes in
+        the file's encoding, each as the character of the same value, so that latin-1 gives the
+        bytes back (``"é"`` in UTF-8 is ``"Ã©"``).  ASCII text, the usual case, is its own."""
+        if text.isascii():
+            return text
+        return text.encode(self._transcoder.encoding).decode(_RAW)
+
     def _date_parts(self, day: dt.date) -> _Dated:
         """What every entry of a date shares, kept per date: the date's text, the same
         between separators (PieceDate in the middle of a row), the columns
@@ -237,7 +248,7 @@ class Fec(Format):
 
     def _journal(self, entry: Entry) -> tuple[bytes, str]:
         """The journal's sort key (UTF-8, NUL-terminated) and
-        ``JournalCode<sep>JournalLib<sep>\x00<sep>``."""
+        ``JournalCode<sep>JournalLib<sep>\x00<sep>`` (see :meth:`_raw`)."""
         key = entry.journal if entry.journal_label is None else (entry.journal, entry.journal_label)
         done = self._journals.get(key)
         if done is None:
@@ -249,7 +260,7 @@ class Fec(Format):
                 "journal_label",
             )
             sep = self.separator
-            done = (journal.encode() + b"\0", f"{journal}{sep}{label}{sep}\x00{sep}")
+            done = (journal.encode() + b"\0", self._raw(f"{journal}{sep}{label}{sep}\x00{sep}"))
             self._journals[key] = done
         return done
 
@@ -257,13 +268,18 @@ class Fec(Format):
         """Each entry's sort key (validation date and date packed, then the journal's key, see
         :meth:`_journal`) and its lines encoded, starting with ``_HEAD`` or with
         ``_PLACEHOLDER`` for its number (see :meth:`_line_head`); errors
-        name the entry and field.  One generator for all entries, not a call per entry."""
+        name the entry and field.  One generator for all entries, not a call per entry.
+
+        The parts are held as :meth:`_raw` text, the entry encoded with latin-1 (a copy): not
+        encoded into the file's encoding, which for UTF-8 goes character by character over an
+        entry with an accent (a PCG account's name as CompteLib, most lines), several times the
+        cost of the rest of the entry's rendering.  Values that _text made safe are made raw;
+        the others (printable ASCII) and amounts are raw as they are."""
         sep = self.separator
         start, end = self._year
         bad_first, tab = self._bad_first, sep == "\t"  # TAB is not printable
         zero_sep = f"0,00{sep}"  # a credit line's Debit column
         journals, dated_parts, parts = self._journals, self._dated, self._parts
-        encoding = self._transcoder.encoding
         for entry in entries:
             try:
                 lines = entry.lines
@@ -292,7 +308,7 @@ class Fec(Format):
                 piece = entry.piece or entry.reference
                 if not (piece and piece.isascii() and piece.isprintable() and piece[0] not in bad_first
                         and piece[-1] != " " and (tab or sep not in piece)):  # fmt: skip
-                    piece = self._text(piece, "piece")
+                    piece = self._raw(self._text(piece, "piece"))
                 if not piece:
                     raise FormatError("PieceRef is blank (no piece nor reference)", field="piece")
                 try:
@@ -313,7 +329,7 @@ class Fec(Format):
                     and entry_label[0] not in bad_first and entry_label[-1] != " "
                     and (tab or sep not in entry_label)
                 ):  # fmt: skip
-                    entry_label = self._text(entry_label, "label")
+                    entry_label = self._raw(self._text(entry_label, "label"))
                 mid = f"{sep}{piece}{date_sep}{entry_label}{sep}"
                 mid_credit = mid + zero_sep
                 out: list[str] = []  # the lines' parts (_PARTS a line), joined once
@@ -353,10 +369,12 @@ class Fec(Format):
                                         "give account_labels)",
                                         field="label",
                                     )
+                                account_label = self._raw(account_label)
                         if not entry_label:
                             label = self._text(line.label, "label")
                             if not label:
                                 raise FormatError("EcritureLib is blank", field="label")
+                            label = self._raw(label)
                             mid = f"{sep}{piece}{date_sep}{label}{sep}"
                             mid_credit = mid + zero_sep
                         debit = line.debit
@@ -407,7 +425,7 @@ class Fec(Format):
                         f"entry is not balanced: debit {total_debit} != credit {total_credit}",
                         field="lines",
                     )
-                blob = "".join(out).encode(encoding)
+                blob = "".join(out).encode(_RAW)
             except FormatError as err:
                 raise FormatError(
                     err.message, document_key=entry.document_key, field=err.field
@@ -430,11 +448,7 @@ class Fec(Format):
         %-template taking the entry's number (``number``, e.g. ``b"VTE-%06d"``)."""
         day = self._date(dt.date.fromordinal(_DAYS.unpack_from(key)[1]))
         columns = f"{self._first_heads[key[_DAYS.size :]]}{day}{self.separator}"
-        return (
-            columns.encode(self._transcoder.encoding)
-            .replace(b"%", b"%%")
-            .replace(_PLACEHOLDER, number)
-        )
+        return columns.encode(_RAW).replace(b"%", b"%%").replace(_PLACEHOLDER, number)
 
     def _foreign_closing(
         self, closing: str, amount: Decimal | None, currency: str | None, debit: Decimal
@@ -470,8 +484,9 @@ class Fec(Format):
         self, account: str, aux: str | None, aux_name: str | None, label: str, sep: str
     ) -> _Account:
         """For one kind of line: ``CompteNum<sep>``, CompteLib (None: the line's label, which
-        changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib`` and CompteNum; when
-        the chart names the account, the first holds all three and the next two are empty.
+        changes from entry to entry), ``<sep>CompAuxNum<sep>CompAuxLib``, these three as
+        :meth:`_raw` text, and CompteNum (for errors); when the chart names the account, the
+        first holds all three and the next two are empty.
 
         CompteLib is the account's name "conformément à la nomenclature du plan comptable"
         (VII): the merchant's (``account_labels``), else the PCG account's it subdivides
@@ -501,8 +516,8 @@ class Fec(Format):
             )
         aux_part = f"{sep}{aux_text}{sep}{aux_name_text}"
         if known:
-            return f"{account_num}{sep}{account_label}{aux_part}", "", "", account_num
-        return f"{account_num}{sep}", None, aux_part, account_num
+            return self._raw(f"{account_num}{sep}{account_label}{aux_part}"), "", "", account_num
+        return self._raw(f"{account_num}{sep}"), None, self._raw(aux_part), account_num
 
     # -- ordering and numbering --------------------------------------------------------------
 
