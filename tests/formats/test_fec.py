@@ -167,6 +167,25 @@ def test_aux_name_goes_with_the_aux_account() -> None:
     assert rows[0][6:8] == ["", ""]
 
 
+def test_aux_name_without_aux_account_is_refused_wherever_it_comes() -> None:
+    """The kind of a line (the cache key of its account columns) includes an auxiliary name
+    given without an auxiliary account: refused on the second entry of an account as on the
+    first, not written without its name once the account is known."""
+    plain = _with_line(ORDER5, 1, aux=None, aux_name=None)
+    orphan = replace(_with_line(ORDER5, 1, aux=None, aux_name="Ventes web"), document_key="b")
+    for entries in ([orphan], [plain, orphan]):
+        with pytest.raises(FormatError, match="CompAuxNum is blank") as err:
+            write(entries)
+        assert err.value.document_key == "b"
+
+
+def test_lone_surrogate_is_refused_naming_entry_and_field() -> None:
+    bad = replace(ORDER5, label="Cde \ud800", document_key="surrogate")
+    with pytest.raises(FormatError, match="lone surrogate") as err:
+        write([bad])
+    assert (err.value.document_key, err.value.field) == ("surrogate", "label")
+
+
 def _with_line(entry: Entry, index: int, **changes: Any) -> Entry:
     lines = list(entry.lines)
     lines[index] = replace(lines[index], **changes)

@@ -189,7 +189,10 @@ class Fec(Format):
         done = cache.get(value)
         if done is not None:
             return done
-        safe = clean_text(value)
+        try:
+            safe = clean_text(value)
+        except FormatError as err:  # a lone surrogate: name the field
+            raise FormatError(err.message, field=field) from None
         if self.separator in safe:
             safe = safe.replace(self.separator, " ")
         if self.options["neutralise_formulas"]:
@@ -340,9 +343,11 @@ class Fec(Format):
                     for line in lines:
                         # Keyed by the account alone when the line has no auxiliary account: no
                         # tuple to build and hash on most lines.
+                        # An auxiliary name without an auxiliary account keys its own kind,
+                        # so _account_part refuses it wherever it comes, not only on first use.
                         kind = (
                             line.account
-                            if line.aux is None
+                            if line.aux is None and line.aux_name is None
                             else (line.account, line.aux, line.aux_name)
                         )
                         try:  # a subscript, not .get: no method call on the usual hit
