@@ -103,6 +103,14 @@ def test_refuse_mode_refuses_accents() -> None:
         Transcoder("ascii", "refuse").text("é")
 
 
+def test_lone_surrogate_is_refused() -> None:
+    """JSON can carry "\\ud800", which no encoding writes: refused where text is cleaned,
+    not left to fail the file's encoding with a bare UnicodeEncodeError."""
+    assert clean_text("Crème\tbrûlée") == "Crème brûlée"
+    with pytest.raises(FormatError, match="lone surrogate"):
+        clean_text("Cr\ud800me")
+
+
 def test_unknown_encoding_is_an_option_error() -> None:
     with pytest.raises(OptionError):
         Transcoder("klingon-1")

@@ -169,6 +169,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 _CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Characters NFKD does not decompose into an ASCII letter, with their usual ASCII form.
 _FALLBACK = {
@@ -211,8 +212,16 @@ _FALLBACK = {
 
 
 def clean_text(value: str) -> str:
-    """Control characters (TAB, CR, LF…) become spaces: they would break a record or a field."""
-    return value.translate(_CONTROL) if not value.isprintable() else value
+    """Control characters (TAB, CR, LF…) become spaces: they would break a record or a field.
+    A lone surrogate (``"\\ud800"``, which JSON can carry) is refused: no encoding can write
+    it, and the file's encoding would fail on it with no entry named.  Both are looked for
+    only in a value that is not printable, the rare case."""
+    if value.isprintable():
+        return value
+    surrogate = _SURROGATE.search(value)
+    if surrogate:
+        raise FormatError(f"character {surrogate[0]!r} (a lone surrogate) cannot be written")
+    return value.translate(_CONTROL)
 
 
 def is_formula(value: str) -> bool:
