@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from msgspec.structs import replace
+from sample_entries import ORDER5
 
 from postingrules import formats
 from postingrules.formats.base import (
@@ -114,3 +118,14 @@ def test_lone_surrogate_is_refused() -> None:
 def test_unknown_encoding_is_an_option_error() -> None:
     with pytest.raises(OptionError):
         Transcoder("klingon-1")
+
+
+@pytest.mark.parametrize("name", ["hledger", "beancount", "qbo"])
+def test_a_value_error_names_its_entry(name: str) -> None:
+    """An error raised where a value is cleaned (a lone surrogate) names the entry it is in,
+    so the user can find the document."""
+    lines = tuple(replace(ln, label="Ventes \ud800") for ln in ORDER5.lines)
+    bad = replace(ORDER5, label="Cde \ud800", lines=lines, document_key="surrogate")
+    with pytest.raises(FormatError, match="lone surrogate") as err:
+        formats.get(name)().write([ORDER5, bad], io.BytesIO())
+    assert err.value.document_key == "surrogate"

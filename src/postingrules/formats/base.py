@@ -96,6 +96,14 @@ def unbalanced_error(entry: Entry) -> FormatError:
     )
 
 
+def in_entry(err: FormatError, entry: Entry) -> FormatError:
+    """``err`` naming ``entry`` when it names no entry: a writer's per-entry rendering calls
+    helpers (:func:`clean_text` and the like) that know the value, not the entry it is in."""
+    if err.document_key is not None:
+        return err
+    return FormatError(err.message, document_key=entry.document_key, field=err.field)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(name, list(candidates), n=1)

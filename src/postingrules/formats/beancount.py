@@ -42,6 +42,7 @@ from postingrules.formats.base import (
     FormatError,
     OptionError,
     clean_text,
+    in_entry,
     register,
     string_mapping,
     unbalanced,
@@ -174,7 +175,11 @@ class Beancount(Format):
         for entry in entries:
             if count == 0:
                 out.write(f'option "operating_currency" "{entry.currency}"\n'.encode())
-            out.write(self._transaction(entry, opened).encode("utf-8"))
+            try:
+                text = self._transaction(entry, opened)
+            except FormatError as err:
+                raise in_entry(err, entry) from None
+            out.write(text.encode("utf-8"))
             count += 1
         out.write(b"\n; accounts: beancount reads directives in date order, wherever they stand\n")
         for name, info in sorted(opened.items()):

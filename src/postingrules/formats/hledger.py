@@ -39,6 +39,7 @@ from postingrules.formats.base import (
     Format,
     FormatError,
     clean_text,
+    in_entry,
     register,
     unbalanced,
     unbalanced_error,
@@ -134,7 +135,10 @@ class Hledger(Format):
         out.write(("\n".join(head) + "\n").encode())
         count = 0
         for entry in entries:
-            body = self._transaction(entry)
+            try:
+                body = self._transaction(entry)
+            except FormatError as err:
+                raise in_entry(err, entry) from None
             directives: list[str] = []
             for key in self._entry_tags(entry):
                 if key not in tags:

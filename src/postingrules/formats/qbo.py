@@ -49,6 +49,7 @@ from postingrules.formats.base import (
     FormatError,
     OptionError,
     clean_text,
+    in_entry,
     register,
     string_mapping,
     unbalanced,
@@ -141,7 +142,11 @@ class QuickBooksOnline(Format):
     def write(self, entries: Iterable[Entry], out: BinaryIO) -> int:
         count = 0
         for entry in entries:
-            out.write((_dump(self.body(entry)) + "\n").encode("utf-8"))
+            try:
+                body = self.body(entry)
+            except FormatError as err:
+                raise in_entry(err, entry) from None
+            out.write((_dump(body) + "\n").encode("utf-8"))
             count += 1
         return count
 
