@@ -45,7 +45,6 @@ from postingrules.formats.base import (
     in_entry,
     register,
     string_mapping,
-    unbalanced,
     unbalanced_error,
 )
 from postingrules.formats.hledger import decimal_text, foreign_amount
@@ -252,7 +251,7 @@ class Beancount(Format):
                 "analytic": _string(line.analytic) if line.analytic else "",
             }
             out += [f"    {k}: {v}" for k, v in line_meta.items() if v]
-        if balance and unbalanced(entry.lines):
+        if balance:  # the lines' signed amounts do not add up to zero
             raise unbalanced_error(entry)
         return "\n".join(out) + "\n"
 

@@ -41,7 +41,6 @@ from postingrules.formats.base import (
     clean_text,
     in_entry,
     register,
-    unbalanced,
     unbalanced_error,
 )
 from postingrules.model.entries import Entry, EntryLine
@@ -211,7 +210,7 @@ class Hledger(Format):
                 "analytic": line.analytic or "",
             }
             out += [f"        ; {k}: {_tag_value(v)}" for k, v in line_tags.items() if v]
-        if balance and unbalanced(entry.lines):
+        if balance:  # the lines' signed amounts do not add up to zero
             raise unbalanced_error(entry)
         return "\n".join(out) + "\n"
 
