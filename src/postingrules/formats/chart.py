@@ -152,23 +152,13 @@ class Chart:
     def __init__(self, labels: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels or {})
         self._roots = {acc.rstrip("0"): name for acc, name in self.labels.items() if acc.isdigit()}
-        # Answers kept by account: writers cache their columns per kind of line, and a kind
-        # with a customer's own auxiliary account is new on most entries, its account not.
-        self._known: dict[str, str | None] = {}
 
     def label(self, account: str) -> str | None:
         """``account``'s name: the chart's, else the PCG's (:func:`pcg_label`)."""
-        try:
-            return self._known[account]
-        except KeyError:
-            pass
         label = self.labels.get(account)
         if label is None and account.isdigit():
             label = self._roots.get(account.rstrip("0"))
-        if len(self._known) > 4096:
-            self._known.clear()
-        label = self._known[account] = label or pcg_label(account)
-        return label
+        return label or pcg_label(account)
 
 
 def read_chart(path: str | Path) -> dict[str, str]:
