@@ -58,14 +58,16 @@ def _format(
             options["account_labels"] = read_chart(accounts)
         except ChartError as exc:
             raise click.BadParameter(str(exc), param_hint="--accounts") from None
-    end = closing_date if "fiscal_year_end" in cls.option_defaults else None
-    if end is not None:
-        options.setdefault("fiscal_year_end", end)
+    if closing_date is not None:
+        if "fiscal_year_end" not in cls.option_defaults:
+            raise click.UsageError(
+                "--closing-date is the FEC's closing date: only with --format fec"
+            )
+        options.setdefault("fiscal_year_end", closing_date)
     fmt = cls(**options)
-    if end is not None and fmt.options["fiscal_year_end"] != end:
-        raise click.UsageError(
-            f"--closing-date {end} and fiscal_year_end {fmt.options['fiscal_year_end']} differ"
-        )
+    end = fmt.options.get("fiscal_year_end")
+    if closing_date is not None and end != closing_date:
+        raise click.UsageError(f"--closing-date {closing_date} and fiscal_year_end {end} differ")
     return fmt
 
 
@@ -167,8 +169,6 @@ def export_command(
             "--name names the one file written in --out-dir; -o gives the file itself, and "
             "--split names its files by the profile's file_names (or <part>_<date><ext>)"
         )
-    if closing_date and format_name != "fec":
-        raise click.UsageError("--closing-date is the FEC's closing date: only with --format fec")
     try:
         closing = closing_date.date() if closing_date else None
         fmt = _format(format_name, _options(option_pairs, profile), accounts, closing)
